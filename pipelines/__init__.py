@@ -1,0 +1,1 @@
+"""domaintune pipelines: raw data -> LLaMA-Factory datasets -> recipes -> training and prediction."""

@@ -1,0 +1,33 @@
+"""Alpaca JSON / JSONL (`instruction`, `input`, `output`, optional `system`, `history`) -> target records."""
+
+from pathlib import Path
+
+from . import Conversion, convert_records
+
+NON_EMPTY = {"type": "string", "pattern": r"\S"}
+SCHEMA = {
+    "type": "object",
+    "required": ["instruction", "output"],
+    "properties": {
+        "instruction": NON_EMPTY,
+        "input": {"type": "string"},
+        "output": NON_EMPTY,
+        "system": {"type": "string"},
+        "history": {
+            "type": "array",
+            "items": {"type": "array", "prefixItems": [NON_EMPTY, NON_EMPTY], "minItems": 2, "maxItems": 2},
+        },
+    },
+}
+
+
+def to_target(record: dict) -> dict:
+    target = {"instruction": record["instruction"], "input": record.get("input", ""), "output": record["output"]}
+    for optional in ("system", "history"):
+        if record.get(optional):
+            target[optional] = record[optional]
+    return target
+
+
+def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
+    return convert_records(paths, SCHEMA, to_target, skip_invalid)

@@ -1,0 +1,186 @@
+"""Windows activity logs (JSON Lines, CSV or rendered text) -> next-action samples.
+
+Per user, events are put in time order (input order breaks ties, so records may arrive shuffled and spread
+over files) and cut into sessions at pauses longer than `session_gap_minutes`. Inside a session every event
+after the first `context_events` becomes one sample: input = the K rendered lines before it, output = its own
+rendered line. Samples carry group = user and order = (ts, input position) for the chronological split.
+
+Options (the task's `source.options`):
+    context_events: 10        # K, the lines of history the model sees
+    session_gap_minutes: 30   # a longer pause starts a new session; history never crosses it
+    user: u1                  # plain-text logs only: whose events they are (default: the file's stem)
+"""
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from itertools import count
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..behavior_events import EVENT_SCHEMA, FIELD_SCHEMAS, ONE_LINE, parse_action, render, to_event, validate_event
+from ..errors import DomaintuneError, RecordError
+from ..readers import read_text
+from ..schema import schema_problems
+from . import Conversion, Example, InvalidRecord
+
+INSTRUCTION = "下面是一位用户最近在 Windows 电脑上的操作记录，每行一个操作，按时间先后排列。请预测该用户的下一个操作，只输出一行，格式与记录相同。"
+DEFAULTS = {"context_events": 10, "session_gap_minutes": 30}
+OPTIONS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "context_events": {"type": "integer", "minimum": 1},
+        "session_gap_minutes": {"type": "number", "exclusiveMinimum": 0},
+        "user": {"type": "string", "pattern": ONE_LINE},
+    },
+}
+CSV_REQUIRED = EVENT_SCHEMA["required"]
+NUMBER_FIELDS = {name for name, schema in FIELD_SCHEMAS.items() if schema["type"] == "number"}
+
+
+class LoggedEvent(NamedTuple):
+    """Compares by (ts, seq), so a sample's order can be its event itself: no tuple per sample (60 MB per 10^6)."""
+
+    ts: str  # "YYYY-MM-DD HH:MM:SS" sorts as text in time order
+    seq: int  # position in the input, so equal timestamps keep the order they were logged in
+    user: str
+    line: str
+
+
+Rows = Iterable[tuple[int, Any]]  # (line number, what `decode` turns into a raw event)
+
+
+def _reject_constant(name: str):
+    # Python's json reads NaN/Infinity, which are not JSON and would render as "nan秒".
+    raise InvalidRecord("-", f"not valid JSON: {name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads builds one per call
+
+
+def decode_json(text: str) -> Any:
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord("-", f"not valid JSON: {exc.msg}") from None
+
+
+def _lines(path: Path) -> Rows:
+    # Split at "\n" only: str.splitlines would also break at U+2028 and friends, which titles may contain.
+    lines = read_text(path).split("\n")
+    return ((number, line.rstrip("\r")) for number, line in enumerate(lines, start=1) if line.strip())
+
+
+def _jsonl(path: Path, options: dict) -> tuple[Rows, Callable[[Any], Any]]:
+    return _lines(path), decode_json
+
+
+def _txt(path: Path, options: dict) -> tuple[Rows, Callable[[Any], Any]]:
+    user = options.get("user") or path.stem
+    return _lines(path), lambda line: to_event(parse_action(line), user)
+
+
+def _csv(path: Path, options: dict) -> tuple[Rows, Callable[[Any], Any]]:
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+    header = _csv_row(path, reader)
+    missing = [name for name in CSV_REQUIRED if name not in header]
+    if missing:
+        raise RecordError(str(path), "line 1", "header", f"missing column(s) {', '.join(missing)}; columns: {', '.join(header)}")
+
+    def rows() -> Rows:
+        while (row := _csv_row(path, reader)) is not None:
+            if any(cell.strip() for cell in row):
+                yield reader.line_num, row
+
+    return rows(), lambda row: _csv_record(header, row)
+
+
+def _csv_row(path: Path, reader) -> list[str] | None:
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        raise RecordError(str(path), f"line {reader.line_num}", "-", f"not valid CSV: {exc}") from None
+
+
+def _csv_record(header: list[str], row: list[str]) -> dict:
+    if len(row) != len(header):
+        raise InvalidRecord("-", f"expected {len(header)} columns as in the header, got {len(row)}")
+    # An empty cell is an absent field; numbers are typed so the schema checks them as JSON would.
+    record = {name: cell for name, cell in zip(header, row) if cell != ""}
+    for name in NUMBER_FIELDS & record.keys():
+        try:
+            record[name] = float(record[name])
+        except ValueError:
+            pass  # left as text, so the schema reports "is not of type 'number'"
+    return record
+
+
+FORMATS = {".jsonl": _jsonl, ".csv": _csv, ".txt": _txt}
+
+
+def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tuple[list[LoggedEvent], Counter]:
+    """Every valid event of every file, rendered; bad records stop the run or, with skip_invalid, are counted."""
+    events, skipped, seq = [], Counter(), count()
+    for path in map(Path, paths):
+        if path.suffix not in FORMATS:
+            raise DomaintuneError(f"{path}: unsupported log format {path.suffix!r}; use one of {', '.join(FORMATS)}")
+        rows, decode = FORMATS[path.suffix](path, options)
+        for number, raw in rows:
+            try:
+                record = decode(raw)
+                validate_event(record)
+            except InvalidRecord as exc:
+                if not skip_invalid:
+                    raise RecordError(str(path), f"line {number}", exc.field, exc.reason) from None
+                skipped[f"{exc.field}: {exc.reason}"] += 1
+                continue
+            events.append(LoggedEvent(record["ts"], next(seq), record["user"], render(record)))
+    return events, skipped
+
+
+def sessions(events: Iterable[LoggedEvent], gap_minutes: float) -> Iterator[list[LoggedEvent]]:
+    """Per user (sorted), the time-ordered runs of events with no pause longer than `gap_minutes`."""
+    timelines: dict[str, list[LoggedEvent]] = defaultdict(list)
+    for event in events:
+        timelines[event.user].append(event)
+    for user in sorted(timelines):
+        timeline = sorted(timelines[user])
+        # Times are parsed again rather than kept: a datetime per event is 56 MB per 10^6 events held to the end.
+        times = map(datetime.fromisoformat, (event.ts for event in timeline))
+        start, previous = 0, next(times)
+        for i, current in enumerate(times, start=1):
+            if (current - previous).total_seconds() > gap_minutes * 60:
+                yield timeline[start:i]
+                start = i
+            previous = current
+        yield timeline[start:]
+
+
+def samples(session: list[LoggedEvent], context_events: int) -> Iterator[Example]:
+    lines = [event.line for event in session]
+    for i in range(context_events, len(session)):
+        event = session[i]
+        record = {"instruction": INSTRUCTION, "input": "\n".join(lines[i - context_events : i]), "output": lines[i]}
+        yield Example(record=record, group=event.user, order=event)  # order compares as (ts, seq)
+
+
+def resolve_options(options: dict) -> dict:
+    problems = schema_problems(options, OPTIONS_SCHEMA)
+    if problems:
+        raise DomaintuneError("converter behavior_log: invalid options: " + "; ".join(problems))
+    return {**DEFAULTS, **options}
+
+
+def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
+    options = resolve_options(options)
+    events, skipped = read_events(paths, options, skip_invalid)
+    examples = [
+        example
+        for session in sessions(events, options["session_gap_minutes"])
+        for example in samples(session, options["context_events"])
+    ]
+    return Conversion(examples=examples, skipped=skipped)

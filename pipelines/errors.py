@@ -1,0 +1,20 @@
+"""The one error type user data raises, so the CLI can print it as a single line instead of a traceback."""
+
+from dataclasses import dataclass
+
+
+class DomaintuneError(Exception):
+    """An error the user can fix; the CLI prints its message and exits non-zero."""
+
+
+@dataclass
+class RecordError(DomaintuneError):
+    """A bad record in an input file, located as precisely as the format allows."""
+
+    path: str
+    location: str  # "record 3" for JSON arrays, "line 17" for line-based files
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.location}: {self.field}: {self.reason}"

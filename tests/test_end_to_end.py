@@ -1,0 +1,72 @@
+"""The whole path with real tools: tiny model, `domaintune` CLI, real `llamafactory-cli` train/predict/export."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from pipelines.paths import REPO_ROOT
+
+DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
+
+
+def run(*args: str) -> str:
+    result = subprocess.run([DOMAINTUNE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"domaintune {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def trained_run() -> Path:
+    run("data", "--task", "telecom")
+    out = run("train", "--task", "telecom", "--gpu", "cpu", "--model", "tiny", "--set", "max_steps=3", "--set", "eval_strategy=no", "--set", "save_strategy=no", "--set", "logging_steps=1")
+    return Path(out.strip().splitlines()[-1].removeprefix("adapter: ")).parent
+
+
+def test_train_writes_a_run_folder_with_provenance(trained_run):
+    recipe = (trained_run / "train.yaml").read_text(encoding="utf-8")
+    assert recipe.startswith("# telecom on cpu")
+    assert "max_steps: 3" in recipe and "template: qwen" in recipe
+    versions = json.loads((trained_run / "versions.json").read_text())
+    assert versions["llamafactory"] == "0.9.5"
+    hashes = json.loads((trained_run / "datasets.json").read_text())
+    assert set(hashes) == {"telecom_train", "telecom_val"} and all(len(h) == 64 for h in hashes.values())
+    adapter = trained_run / "adapter"
+    assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 32
+    weights = load_file(adapter / "adapter_model.safetensors")
+    assert any("q_proj.lora_A" in k for k in weights) and any("down_proj.lora_B" in k for k in weights)
+    log = [json.loads(line) for line in (adapter / "trainer_log.jsonl").read_text().splitlines()]
+    assert log[-1]["current_steps"] == 3
+    assert "***** train metrics *****" in (trained_run / "train.log").read_text()
+
+
+def test_predict_then_eval_writes_metrics_and_report(trained_run):
+    out = run("predict", "--task", "telecom", "--adapter", str(trained_run / "adapter"), "--set", "max_new_tokens=8")
+    files = dict(line.split(": ", 1) for line in out.strip().splitlines()[-2:])
+    for variant in ("adapter", "base"):
+        rows = [json.loads(line) for line in Path(files[variant]).read_text().splitlines()]
+        segments = json.loads((Path(files[variant]).parent / "segments.json").read_text())
+        assert [s["split"] for s in segments] == ["val", "scenarios"]
+        assert len(rows) == sum(s["n"] for s in segments) == segments[0]["n"] + 12
+        assert set(rows[0]) == {"prompt", "predict", "label"}
+        assert rows[0]["prompt"].startswith("<|im_start|>system\n你是一名中国移动的专业客服。")
+
+    out = run("eval", "--task", "telecom", "--predictions", files["adapter"])
+    report = Path(out.strip().splitlines()[-1].removeprefix("report: "))
+    metrics = json.loads((report.parent / "metrics.json").read_text())
+    assert set(metrics) == {"adapter", "base"}
+    for variant in metrics.values():
+        assert {"n", "rouge_l", "bleu_4", "term_recall"} <= set(variant)
+        assert all(0.0 <= variant[k] <= 1.0 for k in ("rouge_l", "bleu_4", "term_recall"))
+    assert (report.parent / "loss.png").exists() and "## Scenario prompts, before vs after" in report.read_text()
+
+
+def test_export_merges_the_adapter(trained_run, tmp_path):
+    run("export", "--adapter", str(trained_run / "adapter"), "-o", str(tmp_path / "merged"))
+    config = json.loads((tmp_path / "merged" / "config.json").read_text())
+    assert config["architectures"] == ["Qwen2ForCausalLM"]
+    assert (tmp_path / "merged" / "tokenizer.json").exists()
+    assert any(p.suffix == ".safetensors" for p in (tmp_path / "merged").iterdir())
