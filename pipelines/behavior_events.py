@@ -139,7 +139,7 @@ def _pattern(template: str) -> re.Pattern:
 
 
 # The literal text before an event's first field tells a broken line of a known action from an unknown action.
-_PREFIXES = {name: spec.template.split("{")[0] for name, spec in EVENTS.items()}
+_PREFIXES = {name: spec.template.split("{")[0].rstrip() for name, spec in EVENTS.items()}
 _PATTERNS = {name: _pattern(spec.template) for name, spec in EVENTS.items()}
 _LINE = re.compile(rf"({TS_PATTERN}){re.escape(TS_SEPARATOR)}(.*)")
 

@@ -241,7 +241,8 @@ def _stint(day: _Day, key: str, short: bool = False) -> None:
 
 def _block(day: _Day, block: Block) -> None:
     rng = day.rng
-    day.t = max(day.t, int(block.start * 3600) + rng.randint(-900, 900))
+    # A break of at least 40 minutes before each block, so blocks are separate sessions at the default 30-minute gap.
+    day.t = max(day.t + rng.randint(40, 90) * 60, int(block.start * 3600) + rng.randint(-900, 900))
     end = int(block.end * 3600) + rng.randint(-900, 900)
     for key in block.habits:
         _stint(day, key)

@@ -27,12 +27,17 @@ def base_model_of(adapter: Path) -> str:
     return json.loads(config.read_text(encoding="utf-8"))["base_model_name_or_path"]
 
 
-def segments(task: Task) -> list[dict]:
+def segments(task: Task, max_samples: int | None = None) -> list[dict]:
+    """Which rows of the predictions come from which dataset, in the order LLaMA-Factory concatenates them.
+
+    `max_samples` mirrors LLaMA-Factory's own truncation: the first N records of each dataset.
+    """
     splits = ["val"] + (["scenarios"] if task.dataset_name("scenarios") in load_dataset_info() else [])
     out = []
     for split in splits:
         name = task.dataset_name(split)
-        out.append({"split": split, "dataset": name, "n": len(json.loads(dataset_file(name).read_text(encoding="utf-8")))})
+        n = len(json.loads(dataset_file(name).read_text(encoding="utf-8")))
+        out.append({"split": split, "dataset": name, "n": n if max_samples is None else min(n, max_samples)})
     return out
 
 
@@ -49,7 +54,7 @@ def predict(
         raise DomaintuneError("predicting with the adapter needs --adapter DIR (or use --base-only)")
     base = base_model_of(adapter) if adapter is not None else resolve_model(task, model)
     run_dir = Path(adapter).parent if adapter is not None else RUNS_DIR / f"{task.name}-base-{datetime.now():%Y%m%d-%H%M%S}"
-    parts = segments(task)
+    parts = segments(task, (overrides or {}).get("max_samples"))
     outputs = {}
     for variant in variants:
         out_dir = run_dir / "predict" / variant

@@ -153,6 +153,7 @@ def render_readme(rows: list[RecipeRow]) -> str:
         "## Estimator assumptions",
         "",
         ESTIMATOR_ASSUMPTIONS,
+        "",
         "The recipes above use each task's own cutoff_len, LoRA rank, batch and checkpointing instead.",
         "",
         *_published_comparison(),
