@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -81,25 +82,33 @@ STEPS = {"generate": step_generate, "convert": step_convert, "score": step_score
 def run_step(name: str, *args) -> dict:
     """Run one step in a fresh interpreter pinned to CPU 0 and return what it measured."""
     command = [sys.executable, "-m", "bench.behavior", "--step", name, *map(str, args)]
-    pin = ["taskset", "-c", "0"] if _has_taskset() else []
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     out = subprocess.run(pin + command, check=True, capture_output=True, text=True, cwd=Path(__file__).parents[1])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _has_taskset() -> bool:
-    return subprocess.run(["which", "taskset"], capture_output=True).returncode == 0
+def _cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")] if cpuinfo.exists() else []
+    return names[0] if names else platform.machine()
 
 
-def markdown(rows: list[dict], score: dict) -> str:
+def markdown(rows: list[dict], score: dict, load: float) -> str:
     by_size = {r["events"]: r for r in rows}
+    busy = " (above `nproc`: other work shared the cores, so the times are pessimistic)" if load > (os.cpu_count() or 1) else ""
     lines = [
         "# Behavior task benchmark",
         "",
-        f"`python -m bench.behavior` on {platform.processor() or platform.machine()}, `nproc` = {os.cpu_count()}, "
-        f"Python {platform.python_version()}; every step in a fresh process pinned to one core.",
+        (
+            f"`python -m bench.behavior` on {_cpu_name()}, `nproc` = {os.cpu_count()}, Python "
+            f"{platform.python_version()}; every step in a fresh process pinned to one core. Load average when it "
+            f"finished: {load:.1f}{busy}."
+        ),
         "",
-        "Raw-log pipeline: the converter on one JSON Lines file (read, JSON-decode, validate, render, sort per user, "
-        "cut sessions, build K=10 samples). Generation (writing the file) is timed separately.",
+        (
+            "Raw-log pipeline: the converter on one JSON Lines file (read, JSON-decode, validate, render, sort per "
+            "user, cut sessions, build K=10 samples). Generation (writing the file) is timed separately."
+        ),
         "",
         "| events | file MB | generate s | convert s | events/s | samples | convert peak RSS MB |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -121,9 +130,12 @@ def markdown(rows: list[dict], score: dict) -> str:
         )
     lines += [
         "",
-        f"Scoring {score['rows']:,} predictions with `evaluators.behavior.evaluate` (baselines fitted on "
-        f"{score['train']:,} training samples, CSV and chart included): {score['seconds']:.2f} s, peak RSS "
-        f"{score['peak_mb']:,.0f} MB — goal < {GOALS['score_s']} s {'met' if score['seconds'] < GOALS['score_s'] else 'NOT met'}.",
+        (
+            f"Scoring {score['rows']:,} predictions with `evaluators.behavior.evaluate` (baselines fitted on "
+            f"{score['train']:,} training samples, CSV and chart included): {score['seconds']:.2f} s (step peak RSS "
+            f"{score['peak_mb']:,.0f} MB, building the data included) — goal < {GOALS['score_s']} s "
+            f"{'met' if score['seconds'] < GOALS['score_s'] else 'NOT met'}."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -155,7 +167,7 @@ def main() -> None:
         score = run_step("score", scored_path, SCORED)
     print(score)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(markdown(rows, score), encoding="utf-8")
+    RESULTS.write_text(markdown(rows, score, os.getloadavg()[0]), encoding="utf-8")
     print(f"wrote {RESULTS}")
 
 

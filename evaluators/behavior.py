@@ -34,8 +34,10 @@ from pipelines.dataset_info import dataset_file
 from pipelines.errors import DomaintuneError, RecordError
 from pipelines.paths import DATASET_DIR
 from pipelines.readers import iter_json_records
+from pipelines.tasks import Task
 
 from . import EvalInput, EvalResult
+from .tables import markdown_table
 from .text import first_line
 
 PARTIAL_WEIGHT = 0.5
@@ -43,6 +45,8 @@ LENIENT_TOLERANCE_S = 60  # one minute: right action at about the right time, wh
 VERDICTS = ("exact", "partial", "wrong", "invalid")
 # The seed project's fine-tuned Qwen3-0.6B on its own 572 validation samples: a yardstick, not the same data.
 REFERENCE = {"n": 572, "exact": 0.1923, "partial": 0.3776, "invalid": 0.1503, "overall": 0.3811}
+REFERENCE_LABEL = "reference: seed Qwen3-0.6B, fine-tuned"
+BASELINE_LABELS = {"most_frequent": "baseline: most frequent", "repeat_last": "baseline: repeat last", "markov": "baseline: Markov"}
 CHART = "behavior_overall.png"
 RESULTS_CSV = "prediction_results.csv"
 
@@ -60,10 +64,11 @@ SPECIAL_TOKEN = re.compile(r"<\|[^|<>]*\|>")
 
 def last_context(prompt: str) -> tuple[str, ParsedAction | None]:
     """The last rendered event line of a prompt, whatever the chat template wrapped around it."""
-    for line in reversed(SPECIAL_TOKEN.sub("\n", prompt).splitlines()):
+    for line in reversed(prompt.splitlines()):
+        line = SPECIAL_TOKEN.sub("", line).strip()
         action = parse_line(line)
         if action is not None:
-            return line.strip(), action
+            return line, action
     return "", None
 
 
@@ -122,7 +127,7 @@ def _most_common(counter: Counter):
 def _action(key: tuple[str, str], detail: str, at: ParsedAction) -> ParsedAction:
     spec = EVENTS[key[0]]
     fields = {spec.target: key[1], **({spec.detail: detail} if spec.detail else {})}
-    return ParsedAction(at.ts, at.time, key[0], fields)
+    return ParsedAction.of(at.ts, at.time, key[0], fields)
 
 
 Baseline = Callable[[ParsedAction], ParsedAction]
@@ -143,14 +148,15 @@ def fit_baselines(train: list[dict]) -> dict[str, Baseline]:
     top = _most_common(following)
     best_detail = {key: _most_common(counter) for key, counter in details.items()}
     next_key = {state: _most_common(counter) for state, counter in transitions.items()}
-    return {
-        "most_frequent": lambda last: _action(top, best_detail[top], last),
-        "repeat_last": lambda last: last,
-        "markov": lambda last: _action(next_key.get(last.key, top), best_detail[next_key.get(last.key, top)], last),
-    }
+
+    def markov(last: ParsedAction) -> ParsedAction:
+        key = next_key.get(last.key, top)
+        return _action(key, best_detail[key], last)
+
+    return {"most_frequent": lambda last: _action(top, best_detail[top], last), "repeat_last": lambda last: last, "markov": markov}
 
 
-def load_train(task, dataset_dir: Path) -> list[dict]:
+def load_train(task: Task, dataset_dir: Path) -> list[dict]:
     return [record for _, record in iter_json_records(dataset_file(task.dataset_name("train"), dataset_dir))]
 
 
@@ -164,11 +170,13 @@ def verdict_against(overall: float, baselines: dict[str, dict]) -> str:
 
 def evaluate(inp: EvalInput, dataset_dir: Path = DATASET_DIR) -> EvalResult:
     tolerance_s = inp.options.get("time_tolerance_s", 0)
-    if not inp.predictions or not any(inp.predictions.values()):
+    if type(tolerance_s) not in (int, float) or tolerance_s < 0:
+        raise DomaintuneError(f"eval.time_tolerance_s must be a number of seconds >= 0, got {tolerance_s!r}")
+    if not inp.predictions or not all(inp.predictions.values()):
         raise DomaintuneError("no behavior predictions to score")
     samples = {variant: read_samples(variant, rows) for variant, rows in inp.predictions.items()}
-    predicted = {variant: [parse_line(first_line(row["predict"])) for row in rows] for variant, rows in inp.predictions.items()}
-    scored = {variant: score(predicted[variant], samples[variant], tolerance_s) for variant in inp.predictions}
+    lines = {variant: [first_line(row["predict"]) for row in rows] for variant, rows in inp.predictions.items()}
+    scored = {variant: score(list(map(parse_line, lines[variant])), samples[variant], tolerance_s) for variant in inp.predictions}
 
     shared = next(iter(samples.values()))  # every variant answers the same validation prompts
     baselines = {
@@ -183,72 +191,70 @@ def evaluate(inp: EvalInput, dataset_dir: Path = DATASET_DIR) -> EvalResult:
         "verdicts": {variant: verdict_against(m["overall"], baselines) for variant, (m, _) in scored.items()},
         "reference": REFERENCE,
     }
-    write_results_csv(inp, samples, {v: verdicts for v, (_, verdicts) in scored.items()})
+    write_results_csv(inp, samples, lines, {v: verdicts for v, (_, verdicts) in scored.items()})
     figure = plot_overall(metrics, list(inp.predictions), inp.out_dir / CHART)
     return EvalResult(metrics=metrics, report_md=report(metrics, list(inp.predictions)), figures=[figure])
 
 
-def write_results_csv(inp: EvalInput, samples: dict[str, list[Sample]], verdicts: dict[str, list[str]]) -> Path:
+def write_results_csv(inp: EvalInput, samples: dict[str, list[Sample]], lines: dict[str, list[str]], verdicts: dict[str, list[str]]) -> Path:
     import pandas as pd
 
     frame = pd.DataFrame(
         {
             "variant": variant,
             "prompt_tail": sample.tail,
-            "prediction": first_line(row["predict"]),
+            "prediction": line,
             "reference": row["label"],
             "verdict": verdict,
         }
         for variant, rows in inp.predictions.items()
-        for row, sample, verdict in zip(rows, samples[variant], verdicts[variant])
+        for row, sample, line, verdict in zip(rows, samples[variant], lines[variant], verdicts[variant])
     )
     path = inp.out_dir / RESULTS_CSV
     write_text(path, frame.to_csv(index=False))
     return path
 
 
-BASELINE_LABELS = {"most_frequent": "baseline: most frequent", "repeat_last": "baseline: repeat last", "markov": "baseline: Markov"}
-REFERENCE_LABEL = "reference: seed Qwen3-0.6B, fine-tuned"
-
-
-def _table_row(label: str, m: dict, verdict: str) -> str:
-    lenient = f"{m['exact_lenient']:.4f}" if "exact_lenient" in m else "–"
-    return f"| {label} | {m['n']} | {m['exact']:.4f} | {lenient} | {m['partial']:.4f} | {m['invalid']:.4f} | {m['overall']:.4f} | {verdict} |"
+def _cells(label: str, m: dict, verdict: str) -> list:
+    lenient = f"{m['exact_lenient']:.4f}" if "exact_lenient" in m else "–"  # the seed reported no lenient figure
+    return [label, m["n"], f"{m['exact']:.4f}", lenient, f"{m['partial']:.4f}", f"{m['invalid']:.4f}", f"{m['overall']:.4f}", verdict]
 
 
 def _by_event_table(variant: str, m: dict) -> list[str]:
-    lines = [f"**{variant}** by event:", "", "| event | n | exact | partial | invalid | overall |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [
-        f"| {event} | {e['n']} | {e['exact']:.4f} | {e['partial']:.4f} | {e['invalid']:.4f} | {e['overall']:.4f} |"
-        for event, e in m["by_event"].items()
-    ]
-    return lines + [""]
+    rows = [[event, e["n"], *(f"{e[k]:.4f}" for k in ("exact", "partial", "invalid", "overall"))] for event, e in m["by_event"].items()]
+    return [f"**{variant}** by event:", "", markdown_table(["event", "n", "exact", "partial", "invalid", "overall"], rows), ""]
 
 
 def report(metrics: dict, variants: list[str]) -> str:
     n = metrics[variants[0]]["n"]
+    header = ["model", "n", "exact", f"exact ≤{LENIENT_TOLERANCE_S} s", "partial", "invalid", "overall", "verdict"]
+    rows = [_cells(f"**{v}**", metrics[v], f"**{metrics['verdicts'][v]}**") for v in variants]
+    rows += [_cells(BASELINE_LABELS[name], m, "baseline") for name, m in metrics["baselines"].items()]
+    rows += [_cells(REFERENCE_LABEL, metrics["reference"], "seed report, its own data")]
     lines = [
         "## Next-action prediction",
         "",
-        f"{n} validation samples. **exact**: same action, target and detail, timestamps at most "
-        f"{metrics['time_tolerance_s']} s apart; **exact ≤{LENIENT_TOLERANCE_S} s**: the same within "
-        f"{LENIENT_TOLERANCE_S} s; **partial**: same action and target only; **overall** = (exact + "
-        f"{PARTIAL_WEIGHT} × partial) / n. Baselines predict from the prompt's context lines and the training split.",
+        (
+            f"{n} validation samples. **exact**: same action, target and detail, timestamps at most "
+            f"{metrics['time_tolerance_s']} s apart; **exact ≤{LENIENT_TOLERANCE_S} s**: the same within "
+            f"{LENIENT_TOLERANCE_S} s; **partial**: same action and target only; **overall** = (exact + "
+            f"{PARTIAL_WEIGHT} × partial) / n. Baselines predict from the prompt's context lines and the training split."
+        ),
         "",
-        f"| model | n | exact | exact ≤{LENIENT_TOLERANCE_S} s | partial | invalid | overall | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        markdown_table(header, rows),
+        "",
+        f"![overall score per model and baseline]({CHART})",
+        "",
     ]
-    lines += [_table_row(f"**{v}**", metrics[v], f"**{metrics['verdicts'][v]}**") for v in variants]
-    lines += [_table_row(BASELINE_LABELS[name], m, "baseline") for name, m in metrics["baselines"].items()]
-    lines += [_table_row(REFERENCE_LABEL, metrics["reference"], "seed report, its own data"), ""]
-    lines += [f"![overall score per model and baseline]({CHART})", ""]
     for variant in variants:
         lines += _by_event_table(variant, metrics[variant])
     lines += [
-        "Baselines stamp their guess with the last context line's time, so `exact` at 0 s is nearly out of their "
-        "reach: **most frequent** always answers training's commonest (event, target); **repeat last** repeats the "
-        "last context line; **Markov** answers the (event, target) that most often followed the last line's in "
-        "training. The first and third take the detail training saw most often with that (event, target).",
+        (
+            "Baselines stamp their guess with the last context line's time, so `exact` at 0 s is nearly out of their "
+            "reach: **most frequent** always answers training's commonest (event, target); **repeat last** repeats "
+            "the last context line; **Markov** answers the (event, target) that most often followed the last line's "
+            "in training. The first and third take the detail training saw most often with that (event, target)."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -256,10 +262,8 @@ def report(metrics: dict, variants: list[str]) -> str:
 
 def plot_overall(metrics: dict, variants: list[str], path: Path) -> Path:
     """Horizontal bars of overall (exact + half partial) per system, with the best baseline as a dashed line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Headless backend and CJK fonts are set up once, in .plots, for every report figure.
+    from .plots import plt
 
     best = max(m["overall"] for m in metrics["baselines"].values())
     rows = [(v, metrics[v], "#2e7d32" if metrics[v]["overall"] > best else "#c62828") for v in variants]

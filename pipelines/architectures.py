@@ -18,11 +18,10 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
 
 from .errors import DomaintuneError
 from .paths import RECIPES_DIR
-from .schema import schema_problems
+from .schema import load_yaml_validated
 
 ARCHITECTURES_FILE = RECIPES_DIR / "architectures.yaml"
 # The linear layers of one decoder layer, which is what LLaMA-Factory's `lora_target: all` selects.
@@ -31,51 +30,12 @@ LINEAR_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"
 SYNTHESIS_FAMILY = "qwen2"
 _SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bm])\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 10**9, "m": 10**6}
+# What a config.json must give to size the model (Qwen2 configs may leave head_dim out).
+REQUIRED_SHAPE_FIELDS = (
+    "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+    "num_key_value_heads", "vocab_size", "tie_word_embeddings",
+)
 
-_SHAPE_FIELDS = {
-    "hidden_size": {"type": "integer", "minimum": 1},
-    "intermediate_size": {"type": "integer", "minimum": 1},
-    "num_hidden_layers": {"type": "integer", "minimum": 1},
-    "num_attention_heads": {"type": "integer", "minimum": 1},
-    "num_key_value_heads": {"type": "integer", "minimum": 1},
-    "head_dim": {"type": "integer", "minimum": 1},
-    "vocab_size": {"type": "integer", "minimum": 1},
-    "tie_word_embeddings": {"type": "boolean"},
-}
-# Kept beside the code rather than in recipes/schema: the table is maintained with this module.
-ARCHITECTURES_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["families", "models"],
-    "properties": {
-        "families": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["attention_bias", "qk_norm"],
-                "properties": {"attention_bias": {"type": "boolean"}, "qk_norm": {"type": "boolean"}},
-            },
-        },
-        "models": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["ids", "model_type", "params_billions", "non_embedding_params_billions"]
-                + [name for name in _SHAPE_FIELDS if name != "head_dim"],
-                "properties": {
-                    "ids": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                    "model_type": {"type": "string"},
-                    "params_billions": {"type": "number", "exclusiveMinimum": 0},
-                    "non_embedding_params_billions": {"type": "number", "exclusiveMinimum": 0},
-                    **_SHAPE_FIELDS,
-                },
-            },
-        },
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -153,7 +113,7 @@ class Architecture:
 
 def load_table(path: Path = ARCHITECTURES_FILE) -> dict[str, Architecture]:
     """Every id in the table, mapped to its architecture (an Instruct and its base model share one)."""
-    data = _load_checked(path)
+    data = load_yaml_validated(path, "architectures")
     table = {}
     for entry in data["models"]:
         family = _family(data["families"], entry["model_type"], path)
@@ -206,14 +166,6 @@ def synthesize(count: int, name: str, table: dict[str, Architecture]) -> Archite
     )
 
 
-def _load_checked(path: Path) -> dict:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    problems = schema_problems(data, ARCHITECTURES_SCHEMA)
-    if problems:
-        raise DomaintuneError(f"{path}: invalid architectures:\n  " + "\n  ".join(problems))
-    return data
-
-
 def _from_model_dir(model_dir: Path, table_path: Path) -> Architecture:
     config_path = model_dir / "config.json"
     if not config_path.is_file():
@@ -222,9 +174,9 @@ def _from_model_dir(model_dir: Path, table_path: Path) -> Architecture:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DomaintuneError(f"{config_path}: cannot read: {exc}") from None
-    families = _load_checked(table_path)["families"]
+    families = load_yaml_validated(table_path, "architectures")["families"]
     family = _family(families, config.get("model_type"), config_path)
-    missing = [name for name in _SHAPE_FIELDS if name not in config and name != "head_dim"]
+    missing = [name for name in REQUIRED_SHAPE_FIELDS if name not in config]
     if missing:
         raise DomaintuneError(f"{config_path}: missing {', '.join(missing)}")
     return _from_config(config, family, name=str(model_dir), source=str(config_path))

@@ -22,6 +22,8 @@ def gen_logs(output, n_events, days, seed, personas, shuffle, sample_set):
     Example: domaintune gen-logs -o /tmp/events.jsonl --events 100000 --seed 1
     """
     if sample_set:
+        if n_events or days or personas or shuffle:
+            raise click.UsageError("--sample-set writes the fixed default set; it takes only -o and --seed")
         paths = write_sample_set(output, seed)
     else:
         events = generate_events(n_events, days, seed, personas or tuple(PERSONAS))
@@ -36,12 +38,13 @@ def gen_logs(output, n_events, days, seed, personas, shuffle, sample_set):
 @click.option("--once", is_flag=True, help="Process the lines already there and exit instead of following the file.")
 @click.option("--user", help="Whose events a .txt log holds; default: the file's stem.")
 @click.option("--task", "-t", default="behavior", show_default=True, help="Task whose prompt, template and options the adapter was trained with.")
-def dispatch(adapter, log, once, user, task):
+@click.option("--max-new-tokens", type=click.IntRange(min=1), help="Generation budget per prediction; default: the task's predict.max_new_tokens.")
+def dispatch(adapter, log, once, user, task, max_new_tokens):
     """Follow a live activity log and print the action a resource manager would take before each predicted next action.
 
     Example: domaintune dispatch --adapter runs/<run>/adapter --input live.jsonl --once
     """
     from .dispatch import decisions
 
-    for decision in decisions(adapter, log, load_task(task), once=once, user=user):
+    for decision in decisions(adapter, log, load_task(task), once=once, user=user, max_new_tokens=max_new_tokens):
         click.echo(decision.line())

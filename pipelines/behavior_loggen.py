@@ -14,9 +14,10 @@ import csv
 import io
 import json
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import count
 from pathlib import Path
 
 from .atomic import write_text
@@ -275,39 +276,45 @@ def generate_events(n_events: int | None = None, days: int | None = None, seed: 
     if unknown or not personas:
         raise DomaintuneError(f"unknown persona(s) {', '.join(unknown) or '(none given)'}; personas are: {', '.join(PERSONAS)}")
     events: list[dict] = []
-    for day_index in range(days) if days is not None else _days_until(lambda: len(events) >= n_events):
+    for day_index in range(days) if days is not None else count():
+        if n_events is not None and len(events) >= n_events:
+            break
         for name in personas:
             events += persona_day(PERSONAS[name], day_index, seed)
     events.sort(key=lambda e: e["ts"])  # stable: same-second events of different users keep persona order
     return events if n_events is None else events[:n_events]
 
 
-def _days_until(done) -> Iterator[int]:
-    day_index = 0
-    while not done():
-        yield day_index
-        day_index += 1
-
-
 CSV_COLUMNS = ("user", "ts", "event", *(name for name in FIELD_SCHEMAS if name != "user"))
 
 
+def _jsonl_text(events: list[dict]) -> str:
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+
+
+def _csv_text(events: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(events)
+    return out.getvalue()
+
+
+def _txt_text(events: list[dict]) -> str:
+    users = {e["user"] for e in events}
+    if len(users) > 1:
+        raise DomaintuneError(f"a .txt log holds one user's rendered lines (the file name is the user), got {len(users)} users")
+    return "".join(render(e) + "\n" for e in events)
+
+
+WRITERS = {".jsonl": _jsonl_text, ".csv": _csv_text, ".txt": _txt_text}  # the converter's input formats
+
+
 def format_events(events: list[dict], suffix: str) -> str:
-    """The text of a log file in the format its suffix names (.jsonl, .csv, or .txt for one user's rendered lines)."""
-    if suffix == ".jsonl":
-        return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
-    if suffix == ".csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(events)
-        return out.getvalue()
-    if suffix == ".txt":
-        users = sorted({e["user"] for e in events})
-        if len(users) > 1:
-            raise DomaintuneError(f"a .txt log holds one user's rendered lines (the file name is the user), got {len(users)} users")
-        return "".join(render(e) + "\n" for e in events)
-    raise DomaintuneError(f"unsupported log format {suffix!r}; use .jsonl, .csv or .txt")
+    """The text of a log file in the format its suffix names."""
+    if suffix not in WRITERS:
+        raise DomaintuneError(f"unsupported log format {suffix!r}; use one of {', '.join(WRITERS)}")
+    return WRITERS[suffix](events)
 
 
 def write_events(events: list[dict], path: Path, shuffle_seed: int | None = None) -> Path:

@@ -244,5 +244,17 @@ def webui_cmd(port, host):
     raise SystemExit(webui(port, host))
 
 
+def _register_task_commands() -> None:
+    # Commands that live beside the library code they wrap; the group stays one list of names.
+    from .behavior_cli import dispatch, gen_logs
+    from .plan_cli import estimate, recipes, validate
+
+    for command in (gen_logs, dispatch, estimate, recipes, validate):
+        cli.add_command(command)
+
+
+_register_task_commands()
+
+
 def main():
     cli()

@@ -8,7 +8,6 @@ the geometric mean of the probabilities of the tokens that produced the predicte
     domaintune dispatch --adapter runs/<run>/adapter --input live.jsonl          # follows the file, Ctrl-C stops
 """
 
-import json
 import math
 import time
 from collections import deque
@@ -17,13 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from evaluators.text import THINK_BLOCK, first_line  # the predicted line is read exactly as evaluation reads it
+# The predicted line is read exactly as evaluation reads it.
+from evaluators.text import THINK_BLOCK, first_line
 
 from .behavior_events import parse_action, parse_line, render, to_event, validate_event
 from .converters import InvalidRecord
 from .converters.behavior_log import INSTRUCTION, decode_json, resolve_options
 from .errors import DomaintuneError, RecordError
 from .models import local_copy
+from .predict import base_model_of
 from .tasks import Task
 
 # What a resource manager does ahead of each predicted action (fields of the predicted line fill the braces).
@@ -153,17 +154,15 @@ def chat_kwargs(task: Task) -> dict:
 
 
 def base_model_path(adapter: Path) -> Path:
-    config = Path(adapter) / "adapter_config.json"
-    if not config.is_file():
-        raise DomaintuneError(f"{adapter} is not a LoRA adapter directory (no adapter_config.json)")
-    base = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") or ""
+    """The local directory of the model named by the adapter's `base_model_name_or_path`."""
+    base = base_model_of(adapter)
     for candidate in (Path(base), local_copy(base)):
-        if base and (candidate / "config.json").is_file():
+        if (candidate / "config.json").is_file():
             return candidate
-    raise DomaintuneError(f"{config}: base model {base!r} is not available locally; run `domaintune download -m {base}`")
+    raise DomaintuneError(f"{adapter}: base model {base!r} is not available locally; run `domaintune download -m {base}`")
 
 
-def load_predictor(adapter: Path, task: Task) -> Predictor:
+def load_predictor(adapter: Path, task: Task, max_new_tokens: int | None = None) -> Predictor:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -173,16 +172,20 @@ def load_predictor(adapter: Path, task: Task) -> Predictor:
     tokenizer = AutoTokenizer.from_pretrained(adapter if (Path(adapter) / "tokenizer_config.json").is_file() else base)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device)
-    model = PeftModel.from_pretrained(model, adapter).eval()
-    return Predictor(model, tokenizer, task.config.get("system"), chat_kwargs(task), task.config["predict"]["max_new_tokens"])
+    # Merged once, the adapter costs nothing per token: a dispatcher answers before the next event arrives.
+    model = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
+    max_new_tokens = max_new_tokens or task.config["predict"]["max_new_tokens"]
+    return Predictor(model, tokenizer, task.config.get("system"), chat_kwargs(task), max_new_tokens)
 
 
-def decisions(adapter: Path, log: Path, task: Task, once: bool = False, user: str | None = None) -> Iterator[Decision]:
+def decisions(
+    adapter: Path, log: Path, task: Task, once: bool = False, user: str | None = None, max_new_tokens: int | None = None
+) -> Iterator[Decision]:
     """One Decision per arriving event whose session already holds MIN_CONTEXT events."""
     log = Path(log)
     check_log(log)
     options = resolve_options(task.config["source"].get("options", {}))
-    predictor = load_predictor(adapter, task)
+    predictor = load_predictor(adapter, task, max_new_tokens)
     sessions: dict[str, Session] = {}
     for number, text in follow(log, once):
         try:

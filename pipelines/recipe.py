@@ -53,7 +53,7 @@ class Recipe:
         if self.deepspeed is not None:
             ds_path = path.with_name(path.stem + ".deepspeed.json")
             write_json(ds_path, self.deepspeed)
-            self.sections["train"]["deepspeed"] = str(ds_path)
+            self.sections["train"]["deepspeed"] = relative(ds_path)
         write_text(path, self.to_yaml(path))
         return path
 

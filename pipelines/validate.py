@@ -120,27 +120,26 @@ def validate_recipe(path: Path) -> Validation:
     args, problem = _read(path)
     if problem:
         return Validation(path, [problem])
-    result = Validation(path)
     hints = _field_hints()
-    bad_keys = set()
-    for key, value in args.items():
-        problem = _key_problem(key, value, hints)
-        if problem:
-            result.problems.append(problem)
-            bad_keys.add(key)
-    result.problems.extend(_reference_problems(args, result.notes))
-    parse_args = {k: v for k, v in args.items() if k not in bad_keys}
+    key_problems = {key: problem for key, value in args.items() if (problem := _key_problem(key, value, hints))}
+    reference_problems, notes = _reference_problems(args)
+    parse_args, skipped = _set_aside_device_checks({k: v for k, v in args.items() if k not in key_problems})
+    llamafactory_problem = _llamafactory_problem(parse_args)
+    problems = [*key_problems.values(), *reference_problems, *([llamafactory_problem] if llamafactory_problem else [])]
+    return Validation(path, problems, skipped, notes)
+
+
+def _set_aside_device_checks(args: dict) -> tuple[dict, list[str]]:
+    """The arguments to parse here, and each device check this machine cannot do, as "key (why)"."""
+    parse_args, skipped = dict(args), []
     for check in DEVICE_CHECKS:
-        if check.key in parse_args and check.needed(parse_args[check.key]):
+        if check.key in args and check.needed(args[check.key]):
             why = check.unavailable()
             if why:
-                result.skipped.append(f"{check.key} ({why})")
+                skipped.append(f"{check.key} ({why})")
                 if check.refused_here:
                     del parse_args[check.key]
-    llamafactory_problem = _llamafactory_problem(parse_args)
-    if llamafactory_problem:
-        result.problems.append(llamafactory_problem)
-    return result
+    return parse_args, skipped
 
 
 def _read(path: Path) -> tuple[dict, str | None]:
@@ -222,41 +221,43 @@ def _describe(hint: Any) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
-def _reference_problems(args: dict, notes: list[str]) -> list[str]:
+def _reference_problems(args: dict) -> tuple[list[str], list[str]]:
+    """Problems with what the recipe names (template, datasets, DeepSpeed file), and notes on what went unchecked."""
     from llamafactory.data.template import TEMPLATES
 
     problems = []
     template = args.get("template")
     if isinstance(template, str) and template not in TEMPLATES:
         problems.append(f"template: {template!r} is not a LLaMA-Factory template{_did_you_mean(template, TEMPLATES)}")
-    problems += _dataset_problems(args, notes)
+    dataset_problems, notes = _dataset_problems(args)
+    problems += dataset_problems
     deepspeed = args.get("deepspeed")
     if isinstance(deepspeed, str):
         problems += _deepspeed_problems(_from_root(deepspeed))
-    return problems
+    return problems, notes
 
 
-def _dataset_problems(args: dict, notes: list[str]) -> list[str]:
+def _dataset_problems(args: dict) -> tuple[list[str], list[str]]:
     from llamafactory.hparams import DataArguments
 
     names = {key: _split_names(args[key]) for key in ("dataset", "eval_dataset") if isinstance(args.get(key), str)}
     dataset_dir = args.get("dataset_dir", DataArguments.dataset_dir)
     if not names or not isinstance(dataset_dir, str) or dataset_dir.startswith(REMOTE_DATASET_DIRS):
-        return []
+        return [], []
     info_path = _from_root(dataset_dir) / DATASET_INFO
     if not info_path.is_file():
-        notes.append(f"datasets not checked: {relative(info_path)} does not exist yet (`domaintune data` builds it)")
-        return []
+        return [], [f"datasets not checked: {relative(info_path)} does not exist yet (`domaintune data` builds it)"]
     try:
         registered = json.loads(info_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return [f"dataset_dir: {relative(info_path)} is not valid JSON: {exc}"]
-    return [
+        return [f"dataset_dir: {relative(info_path)} is not valid JSON: {exc}"], []
+    problems = [
         f"{key}: {name!r} is not registered in {relative(info_path)}{_did_you_mean(name, registered)}"
         for key, key_names in names.items()
         for name in key_names
         if name not in registered
     ]
+    return problems, []
 
 
 def _split_names(value: str) -> list[str]:

@@ -70,3 +70,24 @@ def test_export_merges_the_adapter(trained_run, tmp_path):
     assert config["architectures"] == ["Qwen2ForCausalLM"]
     assert (tmp_path / "merged" / "tokenizer.json").exists()
     assert any(p.suffix == ".safetensors" for p in (tmp_path / "merged").iterdir())
+
+
+def test_behavior_trains_predicts_and_scores_against_baselines():
+    run("data", "--task", "behavior")
+    small = ["--set", "max_samples=64", "--set", "max_steps=1", "--set", "per_device_train_batch_size=1", "--set", "gradient_accumulation_steps=1"]
+    out = run("train", "--task", "behavior", "--gpu", "cpu", "--model", "tiny", *small, "--set", "eval_strategy=no", "--set", "save_strategy=no")
+    adapter = Path(out.strip().splitlines()[-1].removeprefix("adapter: "))
+    assert "template: qwen3_nothink" in (adapter.parent / "train.yaml").read_text(encoding="utf-8")
+
+    out = run("predict", "--task", "behavior", "--adapter", str(adapter), "--skip-base", "--set", "max_samples=6", "--set", "max_new_tokens=12")
+    predictions = Path(out.strip().splitlines()[-1].removeprefix("adapter: "))
+    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert len(rows) == 6 and all(" - " in r["label"] for r in rows)
+
+    report = Path(run("eval", "--task", "behavior", "--predictions", str(predictions)).strip().splitlines()[-1].removeprefix("report: "))
+    metrics = json.loads((report.parent / "metrics.json").read_text())
+    assert metrics["adapter"]["n"] == 6
+    assert set(metrics["baselines"]) == {"most_frequent", "repeat_last", "markov"}
+    for block in (metrics["adapter"], *metrics["baselines"].values()):
+        assert block["overall"] == pytest.approx(block["exact"] + 0.5 * block["partial"])
+    assert (report.parent / "prediction_results.csv").exists()

@@ -21,7 +21,15 @@ from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..behavior_events import EVENT_SCHEMA, FIELD_SCHEMAS, ONE_LINE, parse_action, render, to_event, validate_event
+from ..behavior_events import (
+    EVENT_SCHEMA,
+    NUMBER_FIELDS,
+    ONE_LINE,
+    parse_action,
+    render,
+    to_event,
+    validate_event,
+)
 from ..errors import DomaintuneError, RecordError
 from ..readers import read_text
 from ..schema import schema_problems
@@ -39,7 +47,6 @@ OPTIONS_SCHEMA = {
     },
 }
 CSV_REQUIRED = EVENT_SCHEMA["required"]
-NUMBER_FIELDS = {name for name, schema in FIELD_SCHEMAS.items() if schema["type"] == "number"}
 
 
 class LoggedEvent(NamedTuple):

@@ -136,4 +136,7 @@ def test_unparseable_label_and_missing_training_split_are_one_line_errors(tmp_pa
     with pytest.raises(DomaintuneError, match="dataset 'behavior_train' is not registered"):
         run(tmp_path, tmp_path / "nowhere", {"adapter": rows})
     with pytest.raises(DomaintuneError, match="no behavior predictions to score"):
-        run(tmp_path, dataset_dir, {"adapter": []})
+        run(tmp_path, dataset_dir, {"adapter": rows, "base": []})
+    with pytest.raises(DomaintuneError) as exc:
+        run(tmp_path, dataset_dir, {"adapter": rows}, time_tolerance_s="5s")
+    assert str(exc.value) == "eval.time_tolerance_s must be a number of seconds >= 0, got '5s'"

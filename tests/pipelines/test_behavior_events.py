@@ -1,7 +1,15 @@
 import jsonschema
 import pytest
 
-from pipelines.behavior_events import EVENT_SCHEMA, EVENTS, parse_action, parse_line, render, to_event, validate_event
+from pipelines.behavior_events import (
+    EVENT_SCHEMA,
+    EVENTS,
+    parse_action,
+    parse_line,
+    render,
+    to_event,
+    validate_event,
+)
 from pipelines.converters import InvalidRecord
 
 TS = "2025-05-27 08:42:30"
@@ -88,9 +96,21 @@ BAD_RECORDS = [
     (event(event="app_usage", app="a", duration_s="12"), "duration_s", "'12' is not of type 'number'"),
     (event(event="app_usage", app="a", duration_s=True), "duration_s", "True is not of type 'number'"),
     (event(event="app_usage", app="a", duration_s=-1), "duration_s", "-1 is less than the minimum of 0"),
-    (event(event="app_start", app="two\nlines"), "app", "'two\\nlines' does not match '^[^\\\\r\\\\n]*\\\\S[^\\\\r\\\\n]*$'"),
-    (event(event="web_visit", domain="git hub.com", title="t"), "domain", "'git hub.com' does not match '^\\\\S+$'"),
-    ({**event(event="app_start", app="a"), "ts": "2025-05-27T08:42:30"}, "ts", "'2025-05-27T08:42:30' does not match '^\\\\d{4}-\\\\d{2}-\\\\d{2} \\\\d{2}:\\\\d{2}:\\\\d{2}$'"),
+    (event(event="app_start", app="two\nlines"), "app", r"'two\nlines' does not match '^[^\\r\\n]*\\S[^\\r\\n]*$(?!\\n)'"),
+    # Python's `$` matches before a final newline; the patterns must still refuse it.
+    (event(event="app_start", app="chrome.exe\n"), "app", r"'chrome.exe\n' does not match '^[^\\r\\n]*\\S[^\\r\\n]*$(?!\\n)'"),
+    (event(event="app_start", app=" "), "app", r"' ' does not match '^[^\\r\\n]*\\S[^\\r\\n]*$(?!\\n)'"),
+    (event(event="web_visit", domain="git hub.com", title="t"), "domain", r"'git hub.com' does not match '^\\S+$(?!\\n)'"),
+    (
+        {**event(event="app_start", app="a"), "ts": "2025-05-27T08:42:30"},
+        "ts",
+        r"'2025-05-27T08:42:30' does not match '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$(?!\\n)'",
+    ),
+    (
+        {**event(event="app_start", app="a"), "ts": TS + "\n"},
+        "ts",
+        r"'2025-05-27 08:42:30\n' does not match '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$(?!\\n)'",
+    ),
 ]
 
 

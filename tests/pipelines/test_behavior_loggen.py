@@ -5,8 +5,21 @@ from click.testing import CliRunner
 
 from pipelines.behavior_cli import gen_logs
 from pipelines.behavior_events import EVENTS, parse_line, render, validate_event
-from pipelines.behavior_loggen import PERSONAS, SAMPLE_DIR, SAMPLE_SET, format_events, generate_events, write_events, write_sample_set
-from pipelines.converters.behavior_log import LoggedEvent, convert, read_events, sessions
+from pipelines.behavior_loggen import (
+    PERSONAS,
+    SAMPLE_DIR,
+    SAMPLE_SET,
+    format_events,
+    generate_events,
+    write_events,
+    write_sample_set,
+)
+from pipelines.converters.behavior_log import (
+    LoggedEvent,
+    convert,
+    read_events,
+    sessions,
+)
 from pipelines.errors import DomaintuneError
 
 
@@ -83,3 +96,12 @@ def test_gen_logs_command(tmp_path):
     assert result.output == f"{tmp_path / 'x.csv'}\n"
     assert (tmp_path / "x.csv").read_text(encoding="utf-8") == format_events(generate_events(n_events=50, seed=2), ".csv")
     assert "Example: domaintune gen-logs" in CliRunner().invoke(gen_logs, ["--help"]).output
+
+
+def test_gen_logs_sample_set_command(tmp_path):
+    result = CliRunner().invoke(gen_logs, ["--sample-set", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [str(tmp_path / f.name) for f in SAMPLE_SET]
+    mixed = CliRunner().invoke(gen_logs, ["--sample-set", "-o", str(tmp_path), "--events", "5"])
+    assert mixed.exit_code == 2
+    assert "--sample-set writes the fixed default set; it takes only -o and --seed" in mixed.output

@@ -8,10 +8,21 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.behavior_cli import dispatch
-from pipelines.dispatch import DECISIONS, Predictor, base_model_path, chat_kwargs, decide, decisions, follow, line_confidence
+from pipelines.behavior_events import EVENTS, render
+from pipelines.converters.behavior_log import INSTRUCTION
+from pipelines.dispatch import (
+    DECISIONS,
+    Predictor,
+    base_model_path,
+    chat_kwargs,
+    decide,
+    decisions,
+    follow,
+    line_confidence,
+)
 from pipelines.errors import DomaintuneError, RecordError
 from pipelines.tasks import Task, load_task
-from pipelines.tiny_model import build_tiny_model
+from pipelines.tiny_model import build_tiny_model, tokenizer_dir
 
 LIVE = Path(__file__).parents[1] / "fixtures" / "behavior" / "live.jsonl"
 DECISION_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+): (.+)  \(confidence (\S+); predicted: (.*)\)$")
@@ -31,7 +42,8 @@ def adapter(tmp_path_factory) -> Path:
 
 
 def test_dispatch_once_prints_one_decision_per_event_after_the_first(adapter):
-    result = CliRunner().invoke(dispatch, ["--adapter", str(adapter), "--input", str(LIVE), "--once"])
+    # 8 new tokens: a random-weight model never ends its line, and the full 64 would only cost time.
+    result = CliRunner().invoke(dispatch, ["--adapter", str(adapter), "--input", str(LIVE), "--once", "--max-new-tokens", "8"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()  # stderr carries the weight-loading progress bars
     events = [json.loads(line) for line in LIVE.read_text(encoding="utf-8").splitlines()]
@@ -43,13 +55,17 @@ def test_dispatch_once_prints_one_decision_per_event_after_the_first(adapter):
         assert action  # an untrained model's garbage maps to "wait (...)", a real one to a decision
 
 
+def test_dispatch_help_has_an_example():
+    assert "Example: domaintune dispatch --adapter" in CliRunner().invoke(dispatch, ["--help"]).output
+
+
 def test_a_session_gap_starts_the_history_again(adapter, tmp_path):
     events = [json.loads(line) for line in LIVE.read_text(encoding="utf-8").splitlines()[:4]]
     events[2]["ts"] = "2025-05-26 10:10:00"  # 36 min after the second event: a new session of one event
     events[3]["ts"] = "2025-05-26 10:10:04"
     log = tmp_path / "gap.jsonl"
     log.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
-    assert [d.ts for d in decisions(adapter, log, load_task("behavior"), once=True)] == ["2025-05-26 09:20:26", "2025-05-26 10:10:04"]
+    assert [d.ts for d in decisions(adapter, log, load_task("behavior"), once=True, max_new_tokens=1)] == ["2025-05-26 09:20:26", "2025-05-26 10:10:04"]
 
 
 def test_a_bad_line_stops_with_file_line_field_reason(adapter, tmp_path):
@@ -57,7 +73,7 @@ def test_a_bad_line_stops_with_file_line_field_reason(adapter, tmp_path):
     log = tmp_path / "bad.jsonl"
     log.write_text("".join(lines[:2]) + lines[2].replace("app_usage", "app_crash"), encoding="utf-8")
     with pytest.raises(RecordError) as exc:
-        list(decisions(adapter, log, load_task("behavior"), once=True))
+        list(decisions(adapter, log, load_task("behavior"), once=True, max_new_tokens=1))
     assert str(exc.value).startswith(f"{log}: line 3: event: 'app_crash' is not one of")
 
 
@@ -68,14 +84,8 @@ def test_prompt_is_the_one_llamafactory_trains_on():
     from llamafactory.hparams import DataArguments
     from transformers import AutoTokenizer
 
-    from pipelines.converters.behavior_log import INSTRUCTION
-    from pipelines.tiny_model import tokenizer_dir
-
     task = load_task("behavior")
-    lines = [json.loads(line) for line in LIVE.read_text(encoding="utf-8").splitlines()[:3]]
-    from pipelines.behavior_events import render
-
-    context = [render(e) for e in lines]
+    context = [render(json.loads(line)) for line in LIVE.read_text(encoding="utf-8").splitlines()[:3]]
     record = {"instruction": INSTRUCTION, "input": "\n".join(context), "output": "x"}
     converted = AlpacaDatasetConverter(DatasetAttr("file", "behavior_train"), None)(record)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir())
@@ -111,15 +121,11 @@ def test_decisions_per_predicted_action(line, decision):
 
 
 def test_every_event_has_a_decision():
-    from pipelines.behavior_events import EVENTS
-
     assert set(DECISIONS) == set(EVENTS)
 
 
 def test_confidence_is_the_geometric_mean_up_to_the_end_of_the_first_line():
     from transformers import AutoTokenizer
-
-    from pipelines.tiny_model import tokenizer_dir
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir())
     ids = tokenizer.encode("A\nB", add_special_tokens=False)

@@ -8,7 +8,7 @@ from pipelines.gpus import GPUS_FILE, get_tier, load_tiers
 
 # name: (memory_gb, devices, bf16, fp16, flash_attn, backend)
 EXPECTED_TIERS = {
-    "cpu": (32, 1, False, False, False, "cpu"),
+    "cpu": (16, 1, False, False, False, "cpu"),
     "mps": (16, 1, False, True, False, "mps"),
     "3080-laptop": (8, 1, True, True, True, "cuda"),
     "t4": (16, 1, False, True, False, "cuda"),
