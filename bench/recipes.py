@@ -232,9 +232,9 @@ class Probe(TrainerCallback):
 
 
 def worker(config: Path, result: Path, warmup: int) -> None:
+    from llamafactory.train.tuner import run_exp
     from omegaconf import OmegaConf
 
-    from llamafactory.train.tuner import run_exp
     from pipelines.atomic import write_json
 
     probe = Probe(warmup)

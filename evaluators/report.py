@@ -1,6 +1,5 @@
 """`domaintune eval`: score predictions with the task's evaluator and write metrics.json, report.md and PNGs."""
 
-import json
 from datetime import datetime
 from pathlib import Path
 

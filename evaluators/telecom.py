@@ -16,8 +16,8 @@ from pipelines.paths import REPO_ROOT
 
 from . import EvalInput, EvalResult
 from .plots import bar_chart
-from .text import jieba_tokens, strip_think
 from .tables import markdown_table
+from .text import jieba_tokens, strip_think
 
 METRICS = ("rouge_l", "bleu_4", "term_recall")
 

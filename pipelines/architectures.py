@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-
 from .errors import DomaintuneError
 from .paths import RECIPES_DIR
 from .schema import load_yaml_validated

@@ -9,7 +9,6 @@ from .predict import predict
 from .tasks import Task
 from .train import train
 
-
 # A random-weight model never emits EOS, so every answer runs to max_new_tokens; 64 tokens exercise the
 # same generation path as the task's 256 at a quarter of the CPU time. Real runs use the task's setting.
 DEMO_PREDICT_OVERRIDES = {"max_new_tokens": 64}

@@ -60,6 +60,15 @@ PUBLISHED_TABLE_SETTINGS = {
     "lora_rank": 8,
     "lora_target": "all",
 }
+# LLaMA-Factory README, "Hardware Requirement": GB per device for each method at these model sizes.
+PUBLISHED_SIZES = ("7B", "14B", "30B", "70B")
+PUBLISHED_HARDWARE_TABLE = {
+    ("full", 32): (120, 240, 600, 1200),
+    ("full", 16): (60, 120, 300, 600),
+    ("lora", 16): (16, 32, 64, 160),
+    ("qlora", 8): (10, 20, 40, 80),
+    ("qlora", 4): (6, 12, 24, 48),
+}
 
 GIB = 2**30
 METHOD_BITS = {"full": (32, 16), "lora": (32, 16), "qlora": (8, 4)}

@@ -1,7 +1,8 @@
 """`domaintune export`: LLaMA-Factory's own merge of a LoRA adapter into its base model."""
 
-import yaml
 from pathlib import Path
+
+import yaml
 
 from .atomic import write_text
 from .launch import run_llamafactory

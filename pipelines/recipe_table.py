@@ -11,7 +11,14 @@ from pathlib import Path
 
 from .architectures import resolve_architecture
 from .atomic import write_text
-from .estimate import ESTIMATOR_ASSUMPTIONS, METHOD_LABELS, PUBLISHED_TABLE_SETTINGS, estimate_memory
+from .estimate import (
+    ESTIMATOR_ASSUMPTIONS,
+    METHOD_LABELS,
+    PUBLISHED_HARDWARE_TABLE,
+    PUBLISHED_SIZES,
+    PUBLISHED_TABLE_SETTINGS,
+    estimate_memory,
+)
 from .gpus import GpuTier, load_tiers
 from .paths import RECIPES_DIR
 from .plan import HEADROOM, Plan, PlanError, usable_gb
@@ -19,15 +26,6 @@ from .recipe import plan_for
 from .tasks import Task, load_task, task_names
 
 README_FILE = RECIPES_DIR / "README.md"
-# LLaMA-Factory README, "Hardware Requirement": GB per device for each method at these model sizes.
-PUBLISHED_SIZES = ("7B", "14B", "30B", "70B")
-PUBLISHED_HARDWARE_TABLE = {
-    ("full", 32): (120, 240, 600, 1200),
-    ("full", 16): (60, 120, 300, 600),
-    ("lora", 16): (16, 32, 64, 160),
-    ("qlora", 8): (10, 20, 40, 80),
-    ("qlora", 4): (6, 12, 24, 48),
-}
 _METHOD_NAMES = {"full": "Full", "lora": "LoRA", "qlora": "QLoRA"}
 _NO_PLAN = "—"
 

@@ -8,25 +8,18 @@ from pipelines.architectures import load_table, resolve_architecture
 from pipelines.errors import DomaintuneError
 from pipelines.estimate import (
     GIB,
+    PUBLISHED_HARDWARE_TABLE,
+    PUBLISHED_SIZES,
     PUBLISHED_TABLE_SETTINGS,
     estimate_memory,
     lora_params,
 )
 from pipelines.tiny_model import SHAPE as TINY_SHAPE
 
-# LLaMA-Factory README, "Hardware Requirement": GB per model size, 7B / 14B / 30B / 70B.
-PUBLISHED_TABLE = {
-    ("full", 32): (120, 240, 600, 1200),
-    ("full", 16): (60, 120, 300, 600),
-    ("lora", 16): (16, 32, 64, 160),
-    ("qlora", 8): (10, 20, 40, 80),
-    ("qlora", 4): (6, 12, 24, 48),
-}
-SIZES = ("7B", "14B", "30B", "70B")
 TABLE_CELLS = [
     (size, method, bits, published)
-    for (method, bits), row in PUBLISHED_TABLE.items()
-    for size, published in zip(SIZES, row, strict=True)
+    for (method, bits), row in PUBLISHED_HARDWARE_TABLE.items()
+    for size, published in zip(PUBLISHED_SIZES, row, strict=True)
 ]
 TOLERANCE = 0.25
 

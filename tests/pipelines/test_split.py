@@ -10,7 +10,7 @@ def examples(n, group="u"):
 
 def test_random_split_is_seeded_and_keeps_order():
     train_a, val_a = random_split(examples(20), 0.1, seed=7)
-    train_b, val_b = random_split(examples(20), 0.1, seed=7)
+    _, val_b = random_split(examples(20), 0.1, seed=7)
     assert [e.record for e in val_a] == [e.record for e in val_b]
     assert len(val_a) == 2 and len(train_a) == 18
     assert [e.order for e in train_a] == sorted(e.order for e in train_a)
