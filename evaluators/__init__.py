@@ -25,7 +25,6 @@ class EvalInput:
     # Same variants -> rows of the task's fixed scenario prompts (empty when the task has none).
     scenarios: dict[str, list[dict]]
     out_dir: Path
-    run_dir: Path | None = None
     options: dict = field(default_factory=dict)  # the task's `eval` section
 
 

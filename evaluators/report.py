@@ -46,7 +46,6 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path
         predictions={v: s["val"] for v, s in segmented.items()},
         scenarios={v: s["scenarios"] for v, s in segmented.items() if "scenarios" in s},
         out_dir=out_dir,
-        run_dir=run_dir,
         options=task.eval,
     )
     result = get_evaluator(task.eval["evaluator"])(inp)
