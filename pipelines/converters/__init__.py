@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 
 from ..errors import DomaintuneError, RecordError
+from ..progress import progress
 from ..readers import iter_json_records
 
 
@@ -69,7 +70,7 @@ def convert_records(
     validator = jsonschema.Draft202012Validator(schema)
     conversion = Conversion(examples=[])
     for path in paths:
-        for location, record in iter_json_records(path):
+        for location, record in progress(iter_json_records(path), desc=Path(path).name):
             problem = first_schema_error(record, validator)
             if problem is None:
                 try:

@@ -31,6 +31,7 @@ from ..behavior_events import (
     validate_event,
 )
 from ..errors import DomaintuneError, RecordError
+from ..progress import progress
 from ..readers import read_text
 from ..schema import schema_problems
 from . import Conversion, Example, InvalidRecord
@@ -136,7 +137,7 @@ def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tup
         if path.suffix not in FORMATS:
             raise DomaintuneError(f"{path}: unsupported log format {path.suffix!r}; use one of {', '.join(FORMATS)}")
         rows, decode = FORMATS[path.suffix](path, options)
-        for number, raw in rows:
+        for number, raw in progress(rows, desc=path.name, unit="event"):
             try:
                 record = decode(raw)
                 validate_event(record)
