@@ -5,7 +5,6 @@ import dataclasses
 import pytest
 
 from pipelines.gpus import load_tiers
-from pipelines.paths import TASKS_DIR
 from pipelines.plan import PlanError
 from pipelines.recipe import plan_for
 from pipelines.recipe_table import (
@@ -38,7 +37,6 @@ def test_telecom_on_a_4090_is_lora(rows):
     assert estimate_cell(row) == "13.5 / 21.6 GB"
 
 
-@pytest.mark.skipif(not (TASKS_DIR / "behavior.yaml").exists(), reason="the behavior task is not added yet")
 def test_behavior_fits_a_3080_laptop(rows):
     row = rows["behavior", "3080-laptop"]
     assert row.model == "Qwen/Qwen3-0.6B"
