@@ -3,6 +3,8 @@
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 from pipelines.atomic import write_json, write_text
 from pipelines.paths import relative
 from pipelines.tasks import Task
@@ -34,6 +36,12 @@ def find_run_dir(path: Path) -> Path | None:
     return None
 
 
+def trained_model(run_dir: Path) -> str:
+    """The base model the run trained, so a report of the tiny demo model cannot pass for a real one."""
+    recipe = yaml.safe_load((run_dir / "train.yaml").read_text(encoding="utf-8")) or {}
+    return recipe.get("model_name_or_path", "unknown")
+
+
 def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path:
     """Evaluate and write the report; returns the report's path."""
     files = variant_files(predictions)
@@ -52,6 +60,7 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",
+        *([f"Trained model: `{trained_model(run_dir)}` (run `{relative(run_dir)}`)"] if run_dir else []),
         "Predictions: " + ", ".join(f"{v}: `{relative(p)}`" for v, p in files.items()),
         result.report_md,
     ]

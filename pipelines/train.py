@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .atomic import write_json
 from .dataset_info import dataset_file
-from .gpus import get_tier
+from .errors import DomaintuneError
+from .gpus import GpuTier, get_tier
 from .launch import DISTRIBUTED_ENV, run_llamafactory
 from .paths import RUNS_DIR
 from .recipe import training_recipe
@@ -56,8 +57,23 @@ def launch_env(multi_device: bool, ray: bool) -> dict[str, str]:
     return env
 
 
+def check_machine(tier: GpuTier) -> None:
+    """Refuse before anything is written when this machine cannot run the tier at all."""
+    import torch
+
+    if tier.backend == "cuda" and torch.cuda.device_count() < tier.devices:
+        found = torch.cuda.device_count()
+        raise DomaintuneError(
+            f"tier {tier.name} needs {tier.devices} CUDA GPU(s) per node; this machine has {found}. "
+            "Pick the tier of this machine (domaintune recipes lists them), or try the path with --gpu cpu --model tiny"
+        )
+    if tier.backend == "mps" and not torch.backends.mps.is_available():
+        raise DomaintuneError(f"tier {tier.name} needs Apple's MPS backend, which this machine does not have")
+
+
 def train(task: Task, gpu: str, model: str | None = None, ray: bool = False, overrides: dict | None = None, quiet: bool = False) -> Path:
     """Train the task on the tier; returns the run folder. `overrides` are LLaMA-Factory keys set last."""
+    check_machine(get_tier(gpu))
     datasets = {name: sha256(dataset_file(name)) for name in (task.dataset_name("train"), task.dataset_name("val"))}
     run_dir = new_run_dir(task, gpu)
     recipe = training_recipe(task, gpu, model, output_dir=run_dir / "adapter")

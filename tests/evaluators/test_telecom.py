@@ -55,7 +55,7 @@ def test_report_from_a_run_folder(tmp_path):
     task = load_task("telecom")
     run = tmp_path / "run"
     (run / "adapter").mkdir(parents=True)
-    (run / "train.yaml").write_text("template: qwen\n")
+    (run / "train.yaml").write_text("model_name_or_path: models/tiny-qwen2\ntemplate: qwen\n")
     (run / "adapter" / "trainer_log.jsonl").write_text(
         '{"current_steps": 1, "loss": 3.0}\n{"current_steps": 2, "loss": 2.0}\n{"current_steps": 2, "eval_loss": 2.5}\n'
     )
@@ -77,6 +77,7 @@ def test_report_from_a_run_folder(tmp_path):
     assert metrics["adapter"]["term_recall"] == pytest.approx(1 / 2)
     assert metrics["base"] == {"n": 2, "rouge_l": 0.0, "bleu_4": 0.0, "term_recall": 0.0, "terms_expected": 2, "terms_found": 0}
     text = report.read_text()
+    assert "Trained model: `models/tiny-qwen2`" in text
     assert "| adapter | 2 | 0." in text and "| base | 2 | 0.0000 | 0.0000 | 0.0000 |" in text
     assert scenarios[0]["instruction"][:20] in text and "答0" in text
     for png in ("loss.png", "metrics.png"):

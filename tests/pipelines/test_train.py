@@ -56,3 +56,24 @@ def test_recipe_header_names_the_command_tier_and_estimate(tmp_path):
     assert header[2] == f"#   or: llamafactory-cli train {tmp_path / 'r.yaml'}"
     assert header[3].startswith("# Estimated peak memory per device: ") and header[3].endswith(" GB (see `domaintune estimate`).")
     assert any("bf16" in line for line in header) and any("FlashAttention-2" in line for line in header)
+
+
+def test_a_tier_this_machine_cannot_run_is_refused_before_anything_is_written(monkeypatch, tmp_path):
+    import dataclasses
+
+    import torch
+
+    from pipelines import train as train_module
+    from pipelines.errors import DomaintuneError
+    from pipelines.gpus import get_tier
+
+    more_than_here = dataclasses.replace(get_tier("4090x2"), devices=torch.cuda.device_count() + 1)
+    with pytest.raises(DomaintuneError, match=rf"tier 4090x2 needs {more_than_here.devices} CUDA GPU\(s\) per node; this machine has {torch.cuda.device_count()}"):
+        train_module.check_machine(more_than_here)
+    train_module.check_machine(get_tier("cpu"))  # every machine has a CPU
+
+    monkeypatch.setattr(train_module, "RUNS_DIR", tmp_path)
+    monkeypatch.setattr(train_module, "get_tier", lambda name: more_than_here)
+    with pytest.raises(DomaintuneError):
+        train_module.train(load_task("telecom"), "4090x2")
+    assert list(tmp_path.iterdir()) == []
