@@ -76,7 +76,8 @@ def read_samples(variant: str, rows: list[dict]) -> list[Sample]:
     samples = []
     for index, row in enumerate(rows):
         try:
-            reference = parse_action(row["label"])
+            # Qwen3 templates with thinking on put an empty <think> block in the labels too.
+            reference = parse_action(first_line(row["label"]))
         except InvalidRecord as exc:
             raise RecordError(f"{variant} predictions", f"row {index + 1}", f"label ({exc.field})", exc.reason) from None
         samples.append(Sample(*last_context(row["prompt"]), reference))

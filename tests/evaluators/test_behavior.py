@@ -140,3 +140,10 @@ def test_unparseable_label_and_missing_training_split_are_one_line_errors(tmp_pa
     with pytest.raises(DomaintuneError) as exc:
         run(tmp_path, dataset_dir, {"adapter": rows}, time_tolerance_s="5s")
     assert str(exc.value) == "eval.time_tolerance_s must be a number of seconds >= 0, got '5s'"
+
+
+def test_thinking_labels_are_read_like_predictions(tmp_path, dataset_dir, rows):
+    # A Qwen3 template with thinking on puts an empty <think> block in front of every label as well.
+    thinking = [{**row, "label": "<think>\n\n</think>\n\n" + row["label"]} for row in rows]
+    plain = run(tmp_path / "plain", dataset_dir, {"adapter": rows}).metrics["adapter"]
+    assert run(tmp_path / "think", dataset_dir, {"adapter": thinking}).metrics["adapter"] == plain
