@@ -7,6 +7,7 @@
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import os
 import platform
 from datetime import datetime
@@ -57,9 +58,15 @@ def launch_env(multi_device: bool, ray: bool) -> dict[str, str]:
     return env
 
 
-def check_machine(tier: GpuTier) -> None:
+def check_machine(tier: GpuTier, ray: bool = False) -> None:
     """Refuse before anything is written when this machine cannot run the tier at all."""
     import torch
+
+    # Both launchers are LLaMA-Factory's own, but their packages are optional extras of it.
+    if ray and importlib.util.find_spec("ray") is None:
+        raise DomaintuneError("--ray needs the ray package: pip install 'ray[train]'")
+    if tier.devices > 1 and importlib.util.find_spec("deepspeed") is None:
+        raise DomaintuneError(f"tier {tier.name} trains with DeepSpeed, which is not installed: pip install deepspeed")
 
     if tier.backend == "cuda" and torch.cuda.device_count() < tier.devices:
         found = torch.cuda.device_count()
@@ -73,7 +80,7 @@ def check_machine(tier: GpuTier) -> None:
 
 def train(task: Task, gpu: str, model: str | None = None, ray: bool = False, overrides: dict | None = None, quiet: bool = False) -> Path:
     """Train the task on the tier; returns the run folder. `overrides` are LLaMA-Factory keys set last."""
-    check_machine(get_tier(gpu))
+    check_machine(get_tier(gpu), ray)
     datasets = {name: sha256(dataset_file(name)) for name in (task.dataset_name("train"), task.dataset_name("val"))}
     run_dir = new_run_dir(task, gpu)
     recipe = training_recipe(task, gpu, model, output_dir=run_dir / "adapter")

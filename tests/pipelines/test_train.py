@@ -67,6 +67,7 @@ def test_a_tier_this_machine_cannot_run_is_refused_before_anything_is_written(mo
     from pipelines.errors import DomaintuneError
     from pipelines.gpus import get_tier
 
+    monkeypatch.setattr(train_module.importlib.util, "find_spec", lambda name: object())  # deepspeed "installed"
     more_than_here = dataclasses.replace(get_tier("4090x2"), devices=torch.cuda.device_count() + 1)
     with pytest.raises(DomaintuneError, match=rf"tier 4090x2 needs {more_than_here.devices} CUDA GPU\(s\) per node; this machine has {torch.cuda.device_count()}"):
         train_module.check_machine(more_than_here)
@@ -77,3 +78,15 @@ def test_a_tier_this_machine_cannot_run_is_refused_before_anything_is_written(mo
     with pytest.raises(DomaintuneError):
         train_module.train(load_task("telecom"), "4090x2")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_launcher_packages_are_named(monkeypatch):
+    from pipelines import train as train_module
+    from pipelines.errors import DomaintuneError
+    from pipelines.gpus import get_tier
+
+    monkeypatch.setattr(train_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(DomaintuneError, match=r"--ray needs the ray package"):
+        train_module.check_machine(get_tier("cpu"), ray=True)
+    with pytest.raises(DomaintuneError, match=r"tier 4090x2 trains with DeepSpeed, which is not installed: pip install deepspeed"):
+        train_module.check_machine(get_tier("4090x2"))
