@@ -26,6 +26,8 @@ class EvalInput:
     scenarios: dict[str, list[dict]]
     out_dir: Path
     options: dict = field(default_factory=dict)  # the task's `eval` section
+    # Variant -> the generated_predictions.jsonl it was read from, so errors can name the file.
+    sources: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass

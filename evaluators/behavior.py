@@ -72,14 +72,15 @@ def last_context(prompt: str) -> tuple[str, ParsedAction | None]:
     return "", None
 
 
-def read_samples(variant: str, rows: list[dict]) -> list[Sample]:
+def read_samples(source: str, rows: list[dict]) -> list[Sample]:
+    """Parsed samples of the validation rows, which come first in their file: row i is line i + 1."""
     samples = []
     for index, row in enumerate(rows):
         try:
             # Qwen3 templates with thinking on put an empty <think> block in the labels too.
             reference = parse_action(first_line(row["label"]))
         except InvalidRecord as exc:
-            raise RecordError(f"{variant} predictions", f"row {index + 1}", f"label ({exc.field})", exc.reason) from None
+            raise RecordError(source, f"line {index + 1}", f"label ({exc.field})", exc.reason) from None
         samples.append(Sample(*last_context(row["prompt"]), reference))
     return samples
 
@@ -175,7 +176,10 @@ def evaluate(inp: EvalInput, dataset_dir: Path = DATASET_DIR) -> EvalResult:
         raise DomaintuneError(f"eval.time_tolerance_s must be a number of seconds >= 0, got {tolerance_s!r}")
     if not inp.predictions or not all(inp.predictions.values()):
         raise DomaintuneError("no behavior predictions to score")
-    samples = {variant: read_samples(variant, rows) for variant, rows in inp.predictions.items()}
+    samples = {
+        variant: read_samples(str(inp.sources.get(variant, f"{variant} predictions")), rows)
+        for variant, rows in inp.predictions.items()
+    }
     lines = {variant: [first_line(row["predict"]) for row in rows] for variant, rows in inp.predictions.items()}
     scored = {variant: score(list(map(parse_line, lines[variant])), samples[variant], tolerance_s) for variant in inp.predictions}
 

@@ -55,6 +55,7 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path
         scenarios={v: s["scenarios"] for v, s in segmented.items() if "scenarios" in s},
         out_dir=out_dir,
         options=task.eval,
+        sources=files,
     )
     result = get_evaluator(task.eval["evaluator"])(inp)
     sections = [

@@ -132,7 +132,10 @@ def test_unparseable_label_and_missing_training_split_are_one_line_errors(tmp_pa
     broken = [*rows[:2], {**rows[2], "label": "oops"}]
     with pytest.raises(RecordError) as exc:
         run(tmp_path, dataset_dir, {"adapter": broken})
-    assert str(exc.value) == "adapter predictions: row 3: label (ts): line does not start with a 'YYYY-MM-DD HH:MM:SS - ' timestamp"
+    assert str(exc.value) == "adapter predictions: line 3: label (ts): line does not start with a 'YYYY-MM-DD HH:MM:SS - ' timestamp"
+    inp = EvalInput(load_task("behavior"), {"adapter": broken}, {}, tmp_path / "eval", options={"evaluator": "behavior"}, sources={"adapter": Path("p.jsonl")})
+    with pytest.raises(RecordError, match=r"^p\.jsonl: line 3: label \(ts\): "):
+        evaluate(inp, dataset_dir=dataset_dir)
     with pytest.raises(DomaintuneError, match="dataset 'behavior_train' is not registered"):
         run(tmp_path, tmp_path / "nowhere", {"adapter": rows})
     with pytest.raises(DomaintuneError, match="no behavior predictions to score"):
