@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 from pipelines.errors import RecordError
+from pipelines.predict import SEGMENTS_FILE
 from pipelines.readers import iter_json_records
 
-SEGMENTS_FILE = "segments.json"  # written by `domaintune predict` next to the predictions
 FIELDS = ("prompt", "predict", "label")
 
 

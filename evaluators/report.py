@@ -7,14 +7,12 @@ import yaml
 
 from pipelines.atomic import write_json, write_text
 from pipelines.paths import relative
+from pipelines.predict import PREDICTIONS_FILE, VARIANTS, predict_dir
 from pipelines.tasks import Task
 
 from . import EvalInput, get_evaluator
 from .plots import loss_curve
 from .predictions import load_segments
-
-VARIANTS = ("adapter", "base")
-PREDICTIONS_FILE = "generated_predictions.jsonl"
 
 
 def variant_files(predictions: Path) -> dict[str, Path]:
@@ -23,7 +21,7 @@ def variant_files(predictions: Path) -> dict[str, Path]:
     variant = predictions.parent.name if predictions.parent.name in VARIANTS else "adapter"
     files = {variant: predictions}
     for other in VARIANTS:
-        sibling = predictions.parent.parent / other / PREDICTIONS_FILE
+        sibling = predict_dir(predictions.parent.parent.parent, other) / PREDICTIONS_FILE
         if other != variant and predictions.parent.name in VARIANTS and sibling.exists():
             files[other] = sibling
     return dict(sorted(files.items(), key=lambda kv: VARIANTS.index(kv[0])))

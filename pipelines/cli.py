@@ -180,12 +180,13 @@ def eval_cmd(task, predictions, output):
     """
     from evaluators.report import evaluate
 
+    from .predict import PREDICTIONS_FILE, VARIANTS, predict_dir
     from .train import latest_run
 
     t = load_task(task)
     if predictions is None:
         run = latest_run(t)
-        candidates = [run / "predict" / v / "generated_predictions.jsonl" for v in ("adapter", "base")] if run else []
+        candidates = [predict_dir(run, v) / PREDICTIONS_FILE for v in VARIANTS] if run else []
         predictions = next((p for p in candidates if p.exists()), None)
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task} found; run `domaintune predict --task {task}` first")

@@ -18,6 +18,12 @@ from .recipe import predict_recipe
 from .tasks import Task
 
 VARIANTS = ("adapter", "base")
+PREDICTIONS_FILE = "generated_predictions.jsonl"  # LLaMA-Factory's name for its predict output
+SEGMENTS_FILE = "segments.json"
+
+
+def predict_dir(run_dir: Path, variant: str) -> Path:
+    return Path(run_dir) / "predict" / variant
 
 
 def base_model_of(adapter: Path) -> str:
@@ -57,11 +63,11 @@ def predict(
     parts = segments(task, (overrides or {}).get("max_samples"))
     outputs = {}
     for variant in variants:
-        out_dir = run_dir / "predict" / variant
+        out_dir = predict_dir(run_dir, variant)
         recipe = predict_recipe(task, base, adapter if variant == "adapter" else None, out_dir, [s["dataset"] for s in parts])
         recipe.override(overrides)
         config = recipe.write(run_dir / f"predict-{variant}.yaml")
         run_llamafactory("train", config, out_dir / "predict.log", quiet=quiet)
-        write_json(out_dir / "segments.json", parts)
-        outputs[variant] = out_dir / "generated_predictions.jsonl"
+        write_json(out_dir / SEGMENTS_FILE, parts)
+        outputs[variant] = out_dir / PREDICTIONS_FILE
     return outputs

@@ -80,13 +80,14 @@ def check_machine(tier: GpuTier, ray: bool = False) -> None:
 
 def train(task: Task, gpu: str, model: str | None = None, ray: bool = False, overrides: dict | None = None, quiet: bool = False) -> Path:
     """Train the task on the tier; returns the run folder. `overrides` are LLaMA-Factory keys set last."""
-    check_machine(get_tier(gpu), ray)
+    tier = get_tier(gpu)
+    check_machine(tier, ray)
     datasets = {name: sha256(dataset_file(name)) for name in (task.dataset_name("train"), task.dataset_name("val"))}
     run_dir = new_run_dir(task, gpu)
     recipe = training_recipe(task, gpu, model, output_dir=run_dir / "adapter")
     if ray:
         # LLaMA-Factory's Ray path starts one worker per device of every node Ray can see.
-        recipe.sections["train"]["ray_num_workers"] = get_tier(gpu).devices * int(os.environ.get("NNODES", "1"))
+        recipe.sections["train"]["ray_num_workers"] = tier.devices * int(os.environ.get("NNODES", "1"))
     recipe.override(overrides)
     recipe_file = recipe.write(run_dir / "train.yaml")
     write_json(run_dir / "versions.json", package_versions())
