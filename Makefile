@@ -50,4 +50,4 @@ bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf runs exports recipes/generated dataset_info/*.json
+	rm -rf runs exports recipes/generated dataset_info/*.json dataset_info/*.jsonl

@@ -32,7 +32,7 @@ def _peak_mb() -> float:
 
 
 def step_generate(n: int, path: Path) -> dict:
-    from pipelines.behavior_loggen import generate_events, write_events
+    from pipelines.behavior.loggen import generate_events, write_events
 
     start = time.perf_counter()
     write_events(generate_events(n_events=n, seed=SEED), path)
@@ -49,12 +49,12 @@ def step_convert(path: Path) -> dict:
 
 def step_score(path: Path, n: int) -> dict:
     """Score n predictions (a mix of right, half-right, repeated and broken answers) with the real evaluator."""
-    from evaluators import EvalInput
+    from evaluators.base import EvalInput
     from evaluators.behavior import evaluate
-    from pipelines.atomic import write_json
     from pipelines.converters.behavior_log import convert
-    from pipelines.dataset_info import entry_for, register
-    from pipelines.tasks import load_task
+    from pipelines.core.atomic import write_json
+    from pipelines.core.tasks import load_task
+    from pipelines.data.dataset_info import entry_for, register
 
     task = load_task("behavior")
     records = [e.record for e in convert([path], {}, skip_invalid=False).examples]
@@ -72,7 +72,7 @@ def step_score(path: Path, n: int) -> dict:
         for i, r in enumerate(records[:n])
     ]
     start = time.perf_counter()
-    evaluate(EvalInput(task, {"adapter": rows}, {}, work / "eval", options=task.eval), dataset_dir=work)
+    evaluate(EvalInput(task, {"adapter": rows}, {}, work / "eval", options=task.eval, dataset_dir=work))
     return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(), "rows": len(rows), "train": len(records)}
 
 

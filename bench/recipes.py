@@ -4,7 +4,7 @@
     python -m bench.recipes --gpu 4090 --steps 12
 
 For each task: a random-initialised model of the task's real Qwen size (shape from recipes/architectures.yaml
-through AutoConfig.for_model + from_config: nothing downloaded; the tokenizer of pipelines.tiny_model), the
+through AutoConfig.for_model + from_config: nothing downloaded; the tokenizer of pipelines.core.tiny_model), the
 task's own datasets built into a temporary directory, and two short runs of the function `llamafactory-cli
 train` calls on one GPU, stopped by max_steps:
   ours     the recipe `domaintune recipe --task T --gpu G` writes;
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from pipelines.paths import REPO_ROOT
+from pipelines.core.paths import REPO_ROOT
 
 RESULTS = Path(__file__).parent / "results" / "recipes.md"
 SPEEDUP_GOAL = 1.3
@@ -63,7 +63,7 @@ RUN_SETTINGS = {
 
 
 def single_gpu_tiers() -> list[str]:
-    from pipelines.gpus import load_tiers
+    from pipelines.core.gpus import load_tiers
 
     return [name for name, tier in load_tiers().items() if tier.backend == "cuda" and tier.devices == 1]
 
@@ -72,7 +72,7 @@ def single_gpu_tiers() -> list[str]:
 
 
 def example_estimate(task, arch):
-    from pipelines.estimate import estimate_memory
+    from pipelines.planning.estimate import estimate_memory
 
     return estimate_memory(
         arch,
@@ -87,17 +87,17 @@ def example_estimate(task, arch):
 
 def estimate_rows(tier_name: str) -> list[dict]:
     """Per task: our recipe on the tier (as the recipes table shows it) and both estimates."""
-    from pipelines.architectures import resolve_architecture
-    from pipelines.gpus import get_tier
-    from pipelines.recipe import plan_for
-    from pipelines.recipe_table import COLUMNS, RecipeRow
-    from pipelines.tasks import load_task, task_names
+    from pipelines.core.gpus import get_tier
+    from pipelines.core.tasks import load_task, task_names
+    from pipelines.planning.architectures import resolve_architecture
+    from pipelines.planning.recipe import plan_for
+    from pipelines.planning.recipe_table import COLUMNS, RecipeRow
 
     rows = []
     for name in task_names():
         task = load_task(name)
         model = task.model["base"]
-        plan = plan_for(task, tier_name, model)
+        plan = plan_for(task, get_tier(tier_name), resolve_architecture(model))
         cells = {column.title: column.cell(RecipeRow(name, model, get_tier(tier_name), plan)) for column in COLUMNS}
         rows.append({"task": task, "plan": plan, "cells": cells, "example": example_estimate(task, resolve_architecture(model))})
     return rows
@@ -111,7 +111,7 @@ def build_model(arch, out_dir: Path) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from pipelines.tiny_model import TOKENIZER_FILES, tokenizer_dir
+    from pipelines.core.tiny_model import TOKENIZER_FILES, tokenizer_dir
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir())
     config = AutoConfig.for_model(
@@ -140,14 +140,16 @@ def build_model(arch, out_dir: Path) -> Path:
 
 def run_configs(task, tier_name: str, model_dir: Path, dataset_dir: Path, work: Path, steps: int) -> dict[str, dict]:
     """Both runs' LLaMA-Factory arguments: our recipe and the example's settings, same model and data."""
-    from pipelines.recipe import data_section, training_recipe
+    from pipelines.core.gpus import get_tier
+    from pipelines.core.models import ModelChoice
+    from pipelines.planning.recipe import ChatFormat, data_section, training_recipe
 
-    ours = training_recipe(task, tier_name, str(model_dir), output_dir=work / "ours").args
+    ours = training_recipe(task, get_tier(tier_name), ModelChoice(str(model_dir)), output_dir=work / "ours").args
     example = {
         "model_name_or_path": str(model_dir),
         "trust_remote_code": True,
         **EXAMPLE_SETTINGS,
-        **data_section(task, dataset=task.dataset_name("train")),
+        **data_section(task, ChatFormat(task.model["template"], task.model["enable_thinking"]), dataset=task.dataset_name("train")),
         "output_dir": str(work / "example"),
     }
     shared = {**RUN_SETTINGS, "dataset_dir": str(dataset_dir), "max_steps": steps}
@@ -170,8 +172,8 @@ def measure(args: dict, work: Path, warmup: int) -> dict:
 
 
 def measure_task(row: dict, tier_name: str, steps: int, warmup: int) -> dict[str, dict]:
-    from pipelines.architectures import resolve_architecture
-    from pipelines.build import build_task
+    from pipelines.data.build import build_task
+    from pipelines.planning.architectures import resolve_architecture
 
     task = row["task"]
     with tempfile.TemporaryDirectory(prefix=f"bench-{task.name}-") as tmp:
@@ -235,7 +237,7 @@ def worker(config: Path, result: Path, warmup: int) -> None:
     from llamafactory.train.tuner import run_exp
     from omegaconf import OmegaConf
 
-    from pipelines.atomic import write_json
+    from pipelines.core.atomic import write_json
 
     probe = Probe(warmup)
     run_exp(OmegaConf.to_container(OmegaConf.load(config)), callbacks=[probe])
@@ -352,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps <= args.warmup:
         parser.error("--steps must exceed --warmup")
 
-    from pipelines.atomic import write_text
+    from pipelines.core.atomic import write_text
 
     rows = estimate_rows(args.gpu)
     why_not = no_gpu_reason()

@@ -1,7 +1,7 @@
 """Next-action metrics for the behavior task, next to three baselines fitted on the training split.
 
 The first non-empty line of each prediction (thinking removed) and the reference are parsed with the log grammar
-(pipelines/behavior_events.py):
+(pipelines/behavior/events.py):
     invalid  the prediction is not one rendered event line (no timestamp, unknown action, broken fields, empty)
     exact    same event, target and detail, timestamps at most `time_tolerance_s` apart (eval option, default 0)
     partial  not exact, but the same event and target (the app, site or file)
@@ -27,18 +27,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.atomic import write_text
-from pipelines.behavior_events import EVENTS, ParsedAction, parse_action, parse_line
-from pipelines.converters import InvalidRecord
-from pipelines.dataset_info import dataset_file
-from pipelines.errors import DomaintuneError, RecordError
-from pipelines.paths import DATASET_DIR
-from pipelines.readers import iter_json_records
-from pipelines.tasks import Task
-
-from . import EvalInput, EvalResult
-from .tables import markdown_table
-from .text import first_line
+from evaluators.base import EvalInput, EvalResult, register_evaluator
+from evaluators.tables import markdown_table
+from pipelines.behavior.events import EVENTS, ParsedAction, parse_action, parse_line
+from pipelines.core.atomic import write_text
+from pipelines.core.errors import DomaintuneError, InvalidRecord, RecordError
+from pipelines.core.readers import iter_json_records
+from pipelines.core.tasks import Task
+from pipelines.core.text import first_line
+from pipelines.data.dataset_info import dataset_file
 
 PARTIAL_WEIGHT = 0.5
 LENIENT_TOLERANCE_S = 60  # one minute: right action at about the right time, what a prefetcher needs
@@ -170,7 +167,15 @@ def verdict_against(overall: float, baselines: dict[str, dict]) -> str:
     return f"❌ does not beat baseline {best} ({margin:+.4f})"
 
 
-def evaluate(inp: EvalInput, dataset_dir: Path = DATASET_DIR) -> EvalResult:
+@register_evaluator(
+    "behavior",
+    options_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"time_tolerance_s": {"type": "number", "minimum": 0, "description": "Seconds apart an exact match may be."}},
+    },
+)
+def evaluate(inp: EvalInput) -> EvalResult:
     tolerance_s = inp.options.get("time_tolerance_s", 0)
     if type(tolerance_s) not in (int, float) or tolerance_s < 0:
         raise DomaintuneError(f"eval.time_tolerance_s must be a number of seconds >= 0, got {tolerance_s!r}")
@@ -186,7 +191,7 @@ def evaluate(inp: EvalInput, dataset_dir: Path = DATASET_DIR) -> EvalResult:
     shared = next(iter(samples.values()))  # every variant answers the same validation prompts
     baselines = {
         name: score([predict(s.last) if s.last else None for s in shared], shared, tolerance_s)[0]
-        for name, predict in fit_baselines(load_train(inp.task, dataset_dir)).items()
+        for name, predict in fit_baselines(load_train(inp.task, inp.dataset_dir)).items()
     }
     metrics = {
         "time_tolerance_s": tolerance_s,
@@ -197,8 +202,8 @@ def evaluate(inp: EvalInput, dataset_dir: Path = DATASET_DIR) -> EvalResult:
         "reference": REFERENCE,
     }
     write_results_csv(inp, samples, lines, {v: verdicts for v, (_, verdicts) in scored.items()})
-    figure = plot_overall(metrics, list(inp.predictions), inp.out_dir / CHART)
-    return EvalResult(metrics=metrics, report_md=report(metrics, list(inp.predictions)), figures=[figure])
+    plot_overall(metrics, list(inp.predictions), inp.out_dir / CHART)
+    return EvalResult(metrics=metrics, report_md=report(metrics, list(inp.predictions)))
 
 
 def write_results_csv(inp: EvalInput, samples: dict[str, list[Sample]], lines: dict[str, list[str]], verdicts: dict[str, list[str]]) -> Path:
@@ -268,7 +273,7 @@ def report(metrics: dict, variants: list[str]) -> str:
 def plot_overall(metrics: dict, variants: list[str], path: Path) -> Path:
     """Horizontal bars of overall (exact + half partial) per system, with the best baseline as a dashed line."""
     # Headless backend and CJK fonts are set up once, in .plots, for every report figure.
-    from .plots import plt
+    from evaluators.plots import plt
 
     best = max(m["overall"] for m in metrics["baselines"].values())
     rows = [(v, metrics[v], "#2e7d32" if metrics[v]["overall"] > best else "#c62828") for v in variants]

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from pipelines.errors import RecordError
-from pipelines.predict import SEGMENTS_FILE
-from pipelines.readers import iter_json_records
+from pipelines.core.errors import RecordError
+from pipelines.core.layout import SEGMENTS_FILE
+from pipelines.core.readers import iter_json_records
 
 FIELDS = ("prompt", "predict", "label")
 

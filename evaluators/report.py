@@ -5,46 +5,36 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.atomic import write_json, write_text
-from pipelines.paths import relative
-from pipelines.predict import PREDICTIONS_FILE, VARIANTS, predict_dir
-from pipelines.tasks import Task
-
-from . import EvalInput, get_evaluator
-from .plots import loss_curve
-from .predictions import load_segments
+from evaluators.base import EVALUATORS, EvalInput
+from evaluators.plots import loss_curve
+from evaluators.predictions import load_segments
+from pipelines.core.atomic import write_json, write_text
+from pipelines.core.layout import VARIANTS, RunLayout
+from pipelines.core.paths import dataset_dir, relative
+from pipelines.core.tasks import Task
 
 
 def variant_files(predictions: Path) -> dict[str, Path]:
-    """The given file, plus its sibling variant when `predict` wrote both (…/predict/{adapter,base}/)."""
+    """The given file, plus its sibling variant when `predict` wrote both into a run's predict/ folder."""
     predictions = Path(predictions)
-    variant = predictions.parent.name if predictions.parent.name in VARIANTS else "adapter"
-    files = {variant: predictions}
-    for other in VARIANTS:
-        sibling = predict_dir(predictions.parent.parent.parent, other) / PREDICTIONS_FILE
-        if other != variant and predictions.parent.name in VARIANTS and sibling.exists():
-            files[other] = sibling
-    return dict(sorted(files.items(), key=lambda kv: VARIANTS.index(kv[0])))
+    variant = predictions.parent.name
+    run = RunLayout(predictions.parents[2]) if len(predictions.parents) > 2 else None
+    if variant not in VARIANTS or run is None or run.predictions(variant) != predictions:
+        return {"adapter": predictions}
+    return {v: run.predictions(v) for v in VARIANTS if v == variant or run.predictions(v).exists()}
 
 
-def find_run_dir(path: Path) -> Path | None:
-    for parent in Path(path).resolve().parents:
-        if (parent / "train.yaml").exists():
-            return parent
-    return None
-
-
-def trained_model(run_dir: Path) -> str:
+def trained_model(run: RunLayout) -> str:
     """The base model the run trained, so a report of the tiny demo model cannot pass for a real one."""
-    recipe = yaml.safe_load((run_dir / "train.yaml").read_text(encoding="utf-8")) or {}
+    recipe = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8")) or {}
     return recipe.get("model_name_or_path", "unknown")
 
 
 def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path:
     """Evaluate and write the report; returns the report's path."""
+    run = RunLayout.containing(predictions)
     files = variant_files(predictions)
-    run_dir = find_run_dir(predictions)
-    out_dir = Path(out_dir) if out_dir else (run_dir or Path(predictions).parent) / "eval"
+    out_dir = Path(out_dir) if out_dir else run.eval_dir if run else Path(predictions).parent / "eval"
     out_dir.mkdir(parents=True, exist_ok=True)
     segmented = {variant: load_segments(path) for variant, path in files.items()}
     inp = EvalInput(
@@ -54,16 +44,17 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path
         out_dir=out_dir,
         options=task.eval,
         sources=files,
+        dataset_dir=dataset_dir(),
     )
-    result = get_evaluator(task.eval["evaluator"])(inp)
+    result = EVALUATORS.get(task.eval["evaluator"]).fn(inp)
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",
-        *([f"Trained model: `{trained_model(run_dir)}` (run `{relative(run_dir)}`)"] if run_dir else []),
+        *([f"Trained model: `{trained_model(run)}` (run `{relative(run.root)}`)"] if run else []),
         "Predictions: " + ", ".join(f"{v}: `{relative(p)}`" for v, p in files.items()),
         result.report_md,
     ]
-    loss_png = loss_curve(run_dir / "adapter" / "trainer_log.jsonl", out_dir / "loss.png") if run_dir else None
+    loss_png = loss_curve(run.trainer_log, out_dir / "loss.png") if run else None
     if loss_png:
         sections += ["## Training loss", f"![loss]({loss_png.name})"]
     write_json(out_dir / "metrics.json", result.metrics)

@@ -11,13 +11,13 @@ from pathlib import Path
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 from rouge_chinese import Rouge
 
-from pipelines.converters import get_converter
-from pipelines.paths import REPO_ROOT
-
-from . import EvalInput, EvalResult
-from .plots import bar_chart
-from .tables import markdown_table
-from .text import jieba_tokens, strip_think
+from evaluators.base import EvalInput, EvalResult, register_evaluator
+from evaluators.plots import bar_chart
+from evaluators.tables import markdown_table
+from evaluators.text import jieba_tokens
+from pipelines.core.paths import REPO_ROOT
+from pipelines.core.registry import CONVERTERS
+from pipelines.core.text import strip_think
 
 METRICS = ("rouge_l", "bleu_4", "term_recall")
 
@@ -87,7 +87,7 @@ def scenario_table(inp: EvalInput) -> str:
     if not variants:
         return "_No scenario predictions._"
     # The raw scenario file is the source of truth; `domaintune data` keeps its order.
-    prompts = [e.record for e in get_converter("alpaca")([inp.task.scenarios_path], {}, False).examples]
+    prompts = [e.record for e in CONVERTERS.get("alpaca").fn([inp.task.scenarios_path], {}, False).examples]
     header = ["场景 (scenario)", *[f"{v} answer" for v in variants], "reference"]
     rows = []
     for i, prompt in enumerate(prompts):
@@ -95,6 +95,16 @@ def scenario_table(inp: EvalInput) -> str:
     return markdown_table(header, rows)
 
 
+@register_evaluator(
+    "telecom",
+    options_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["glossary"],
+        "properties": {"glossary": {"type": "string", "description": "Repo-relative file of domain terms, one per line."}},
+    },
+    path_options=("glossary",),
+)
 def evaluate(inp: EvalInput) -> EvalResult:
     glossary = load_glossary(REPO_ROOT / inp.options["glossary"])
     metrics = {variant: score(rows, glossary) for variant, rows in inp.predictions.items()}
@@ -117,4 +127,4 @@ def evaluate(inp: EvalInput) -> EvalResult:
         "## Scenario prompts, before vs after",
         scenario_table(inp),
     ])
-    return EvalResult(metrics=metrics, report_md=report, figures=[chart])
+    return EvalResult(metrics=metrics, report_md=report)

@@ -1,10 +1,26 @@
-"""Shared fixtures: a temporary dataset_dir and a task pointing at tiny committed inputs."""
+"""Shared fixtures. Every test session writes into its own temporary workspace, never into the repo."""
 
+import os
 from pathlib import Path
 
 import pytest
 
+from pipelines.core.paths import WORKSPACE_ENV
+
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def workspace(tmp_path_factory) -> Path:
+    """DOMAINTUNE_WORKSPACE for the whole session (subprocesses inherit it): datasets, runs, models go here."""
+    path = tmp_path_factory.mktemp("workspace")
+    previous = os.environ.get(WORKSPACE_ENV)
+    os.environ[WORKSPACE_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(WORKSPACE_ENV, None)
+    else:
+        os.environ[WORKSPACE_ENV] = previous
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from pipelines.paths import REPO_ROOT
+from pipelines.core.paths import REPO_ROOT
 
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 

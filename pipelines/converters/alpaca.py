@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from . import Conversion, convert_records
+from pipelines.converters.records import Conversion, convert_records
+from pipelines.core.registry import register_converter
 
 NON_EMPTY = {"type": "string", "pattern": r"\S"}
 SCHEMA = {
@@ -29,5 +30,6 @@ def to_target(record: dict) -> dict:
     return target
 
 
+@register_converter("alpaca", options_schema={"type": "object", "additionalProperties": False})
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     return convert_records(paths, SCHEMA, to_target, skip_invalid)

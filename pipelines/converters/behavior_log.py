@@ -13,7 +13,6 @@ Options (the task's `source.options`):
 
 import csv
 import io
-import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -21,32 +20,26 @@ from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..behavior_events import (
+from pipelines.behavior.events import (
     EVENT_SCHEMA,
     NUMBER_FIELDS,
-    ONE_LINE,
     parse_action,
     render,
     to_event,
     validate_event,
 )
-from ..errors import DomaintuneError, RecordError
-from ..progress import progress
-from ..readers import read_text
-from ..schema import schema_problems
-from . import Conversion, Example, InvalidRecord
+from pipelines.behavior.samples import (
+    INSTRUCTION,
+    OPTIONS_SCHEMA,
+    decode_json,
+    resolve_options,
+)
+from pipelines.converters.records import Conversion, Example
+from pipelines.core.errors import DomaintuneError, InvalidRecord, RecordError
+from pipelines.core.progress import progress
+from pipelines.core.readers import read_text
+from pipelines.core.registry import register_converter
 
-INSTRUCTION = "下面是一位用户最近在 Windows 电脑上的操作记录，每行一个操作，按时间先后排列。请预测该用户的下一个操作，只输出一行，格式与记录相同。"
-DEFAULTS = {"context_events": 10, "session_gap_minutes": 30}
-OPTIONS_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "context_events": {"type": "integer", "minimum": 1},
-        "session_gap_minutes": {"type": "number", "exclusiveMinimum": 0},
-        "user": {"type": "string", "pattern": ONE_LINE},
-    },
-}
 CSV_REQUIRED = EVENT_SCHEMA["required"]
 
 
@@ -60,21 +53,6 @@ class LoggedEvent(NamedTuple):
 
 
 Rows = Iterable[tuple[int, Any]]  # (line number, what `decode` turns into a raw event)
-
-
-def _reject_constant(name: str):
-    # Python's json reads NaN/Infinity, which are not JSON and would render as "nan秒".
-    raise InvalidRecord("-", f"not valid JSON: {name} is not a JSON value")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads builds one per call
-
-
-def decode_json(text: str) -> Any:
-    try:
-        return _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRecord("-", f"not valid JSON: {exc.msg}") from None
 
 
 def _lines(path: Path) -> Rows:
@@ -176,13 +154,7 @@ def samples(session: list[LoggedEvent], context_events: int) -> Iterator[Example
         yield Example(record=record, group=event.user, order=event)  # order compares as (ts, seq)
 
 
-def resolve_options(options: dict) -> dict:
-    problems = schema_problems(options, OPTIONS_SCHEMA)
-    if problems:
-        raise DomaintuneError("converter behavior_log: invalid options: " + "; ".join(problems))
-    return {**DEFAULTS, **options}
-
-
+@register_converter("behavior_log", options_schema=OPTIONS_SCHEMA)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     options = resolve_options(options)
     events, skipped = read_events(paths, options, skip_invalid)

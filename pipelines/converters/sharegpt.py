@@ -7,7 +7,9 @@ pairs become history. Tool and observation turns are out of scope and rejected b
 
 from pathlib import Path
 
-from . import Conversion, InvalidRecord, convert_records
+from pipelines.converters.records import Conversion, convert_records
+from pipelines.core.errors import InvalidRecord
+from pipelines.core.registry import register_converter
 
 USER, ASSISTANT, SYSTEM = ("human", "user"), ("gpt", "assistant"), ("system",)
 TURN = {
@@ -52,5 +54,6 @@ def to_target(record: dict) -> dict:
     return target
 
 
+@register_converter("sharegpt", options_schema={"type": "object", "additionalProperties": False})
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     return convert_records(paths, SCHEMA, to_target, skip_invalid)

@@ -23,13 +23,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluators import EvalInput, get_evaluator
+from evaluators.base import EVALUATORS, EvalInput
 from evaluators.behavior import evaluate, fit_baselines
 from evaluators.predictions import load_predictions
-from pipelines.behavior_events import parse_line
-from pipelines.dataset_info import entry_for, register
-from pipelines.errors import DomaintuneError, RecordError
-from pipelines.tasks import load_task
+from pipelines.behavior.events import parse_line
+from pipelines.core.errors import DomaintuneError, RecordError
+from pipelines.core.tasks import load_task
+from pipelines.data.dataset_info import entry_for, register
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "behavior"
 
@@ -44,8 +44,8 @@ def dataset_dir(tmp_path) -> Path:
 
 
 def run(tmp_path, dataset_dir, predictions: dict, **options):
-    inp = EvalInput(load_task("behavior"), predictions, {}, tmp_path / "eval", options={"evaluator": "behavior", **options})
-    return evaluate(inp, dataset_dir=dataset_dir)
+    inp = EvalInput(load_task("behavior"), predictions, {}, tmp_path / "eval", options={"evaluator": "behavior", **options}, dataset_dir=dataset_dir)
+    return evaluate(inp)
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def rows():
 
 
 def test_registered():
-    assert get_evaluator("behavior") is evaluate
+    assert EVALUATORS.get("behavior").fn is evaluate
 
 
 def test_model_metrics_by_hand(tmp_path, dataset_dir, rows):
@@ -108,7 +108,7 @@ def test_verdicts_report_and_files(tmp_path, dataset_dir, rows):
     assert "![overall score per model and baseline](behavior_overall.png)" in table
 
     out = tmp_path / "eval"
-    assert result.figures == [out / "behavior_overall.png"]
+    assert (out / "behavior_overall.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "behavior_overall.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     csv = pd.read_csv(out / "prediction_results.csv", keep_default_na=False)
     assert list(csv.columns) == ["variant", "prompt_tail", "prediction", "reference", "verdict"]
@@ -133,9 +133,9 @@ def test_unparseable_label_and_missing_training_split_are_one_line_errors(tmp_pa
     with pytest.raises(RecordError) as exc:
         run(tmp_path, dataset_dir, {"adapter": broken})
     assert str(exc.value) == "adapter predictions: line 3: label (ts): line does not start with a 'YYYY-MM-DD HH:MM:SS - ' timestamp"
-    inp = EvalInput(load_task("behavior"), {"adapter": broken}, {}, tmp_path / "eval", options={"evaluator": "behavior"}, sources={"adapter": Path("p.jsonl")})
+    inp = EvalInput(load_task("behavior"), {"adapter": broken}, {}, tmp_path / "eval", options={"evaluator": "behavior"}, sources={"adapter": Path("p.jsonl")}, dataset_dir=dataset_dir)
     with pytest.raises(RecordError, match=r"^p\.jsonl: line 3: label \(ts\): "):
-        evaluate(inp, dataset_dir=dataset_dir)
+        evaluate(inp)
     with pytest.raises(DomaintuneError, match="dataset 'behavior_train' is not registered"):
         run(tmp_path, tmp_path / "nowhere", {"adapter": rows})
     with pytest.raises(DomaintuneError, match="no behavior predictions to score"):

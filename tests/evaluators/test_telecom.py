@@ -6,8 +6,8 @@ import pytest
 
 from evaluators.report import evaluate
 from evaluators.telecom import bleu_4, rouge_l, score
-from evaluators.text import first_line, strip_think
-from pipelines.tasks import load_task
+from pipelines.core.tasks import load_task
+from pipelines.core.text import first_line, strip_think
 
 GLOSSARY = ["光猫", "LOS", "10086"]
 

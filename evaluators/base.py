@@ -1,0 +1,35 @@
+"""What an evaluator receives and returns, and how it registers.
+
+An evaluator is a function `evaluate(inp: EvalInput) -> EvalResult` in a module of this package, registered
+with `@register_evaluator(name, options_schema=..., path_options=...)` under the name a task's YAML gives in
+`eval.evaluator`; `load_task` checks the task's `eval` options against that schema. It may write figures (PNG)
+into `inp.out_dir`; the caller writes `metrics.json` and `report.md` atomically and appends the loss section.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.core.registry import EVALUATORS, register_evaluator
+from pipelines.core.tasks import Task
+
+__all__ = ["EVALUATORS", "EvalInput", "EvalResult", "register_evaluator"]
+
+
+@dataclass
+class EvalInput:
+    task: Task
+    # Variant ("adapter", "base") -> rows {"prompt", "predict", "label"} of the validation set.
+    predictions: dict[str, list[dict]]
+    # Same variants -> rows of the task's fixed scenario prompts (empty when the task has none).
+    scenarios: dict[str, list[dict]]
+    out_dir: Path
+    options: dict = field(default_factory=dict)  # the task's `eval` section
+    # Variant -> the generated_predictions.jsonl it was read from, so errors can name the file.
+    sources: dict[str, Path] = field(default_factory=dict)
+    dataset_dir: Path | None = None  # where the task's built datasets (and sidecars) are
+
+
+@dataclass
+class EvalResult:
+    metrics: dict
+    report_md: str

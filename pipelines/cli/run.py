@@ -1,0 +1,101 @@
+"""`domaintune train`, `predict`, `eval`, `export` and `webui`: one run from training to its report."""
+
+from pathlib import Path
+
+import click
+
+from pipelines.cli.options import gpu_option, set_option, task_option
+from pipelines.core.errors import DomaintuneError
+from pipelines.core.layout import VARIANTS, RunLayout
+
+
+@click.command("train")
+@task_option()
+@gpu_option()
+@click.option("--model", "-m", help="Model id, local path, or 'tiny' (the embedded tiny model).")
+@click.option("--ray", is_flag=True, help="Launch through LLaMA-Factory's Ray path instead of torchrun.")
+@set_option("max_steps=10")
+def train_cmd(task, tier, model, ray, overrides):
+    """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder.
+
+    Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT on each node.
+    Example: domaintune train --task telecom --gpu 4090
+    """
+    from pipelines.core.models import resolve_model
+    from pipelines.run.train import train
+
+    run = train(task, tier, resolve_model(task, model), ray, overrides)
+    click.echo(f"adapter: {run.adapter}")
+
+
+@click.command("predict")
+@task_option()
+@click.option("--adapter", type=click.Path(path_type=Path, file_okay=False), help="Adapter dir; default: the task's latest run.")
+@click.option("--base-only", is_flag=True, help="Only the base model (a baseline before training).")
+@click.option("--skip-base", is_flag=True, help="Only the adapter, not the base model.")
+@click.option("--model", "-m", help="Base model for --base-only without an adapter ('tiny' allowed).")
+@set_option("max_new_tokens=32")
+def predict_cmd(task, adapter, base_only, skip_base, model, overrides):
+    """Generate validation predictions with LLaMA-Factory for the adapter and the base model.
+
+    Example: domaintune predict --task telecom --adapter runs/telecom-4090-20250101-120000/adapter
+    """
+    from pipelines.run.predict import predict
+
+    if adapter is None and not (base_only and model):
+        run = RunLayout.latest(task.name)
+        if run is None:
+            raise DomaintuneError(f"no trained run of {task.name} under runs/; train first or pass --adapter")
+        adapter = run.adapter
+    variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
+    for variant, path in predict(task, adapter, variants, model, overrides).items():
+        click.echo(f"{variant}: {path}")
+
+
+@click.command("eval")
+@task_option()
+@click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False), help="generated_predictions.jsonl; default: the latest run's.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="Report directory; default <run>/eval.")
+def eval_cmd(task, predictions, output):
+    """Score predictions and write metrics.json, report.md and plots.
+
+    Example: domaintune eval --task telecom --predictions runs/<run>/predict/adapter/generated_predictions.jsonl
+    """
+    from evaluators.report import evaluate
+
+    if predictions is None:
+        run = RunLayout.latest(task.name)
+        candidates = [run.predictions(v) for v in VARIANTS] if run else []
+        predictions = next((p for p in candidates if p.exists()), None)
+        if predictions is None:
+            raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
+    click.echo(f"report: {evaluate(task, predictions, output)}")
+
+
+@click.command("export")
+@click.option("--adapter", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, file_okay=False))
+def export_cmd(adapter, output):
+    """Merge a LoRA adapter into its base model with llamafactory-cli export.
+
+    Example: domaintune export --adapter runs/<run>/adapter -o exports/telecom
+    """
+    from pipelines.run.export import export
+
+    click.echo(export(adapter, output))
+
+
+@click.command("webui")
+@click.option("--port", default=7860, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
+def webui_cmd(port, host):
+    """LLaMA-Factory's web UI, with dataset_info/ as its data directory.
+
+    Example: domaintune webui --port 7860
+    """
+    from pipelines.run.webui import webui
+
+    raise SystemExit(webui(port, host))
+
+
+COMMANDS = (train_cmd, predict_cmd, eval_cmd, export_cmd, webui_cmd)

@@ -1,0 +1,67 @@
+"""Which weights a command uses: the embedded tiny model, a downloaded copy, or a hub id."""
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.core.errors import DomaintuneError
+from pipelines.core.paths import models_dir, relative
+from pipelines.core.tasks import Task
+from pipelines.core.tiny_model import ensure_tiny_model
+
+TINY = "tiny"
+
+
+def family_of(template: str) -> str:
+    # Qwen2.5 uses the `qwen` template; both Qwen3 templates go with the Qwen3 architecture.
+    return "qwen2" if template == "qwen" else "qwen3"
+
+
+def local_copy(model_id: str) -> Path:
+    return models_dir() / model_id
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    path: str  # what `model_name_or_path` gets: a local directory or a hub id
+    requested: str | None = None  # what the user asked for (--model), None for the task's own base model
+
+
+def resolve_model(task: Task, model: str | None) -> ModelChoice:
+    """The weights a command uses; `tiny` builds the embedded model of the task's family."""
+    return ModelChoice(_model_path(task, model or task.model["base"]), model)
+
+
+def _model_path(task: Task, model: str) -> str:
+    if model == TINY:
+        return relative(ensure_tiny_model(family_of(task.model["template"])))
+    if Path(model).is_dir():
+        return str(Path(model).resolve())
+    if local_copy(model).is_dir():
+        return relative(local_copy(model))
+    if Path(model).is_absolute() or model.startswith("."):
+        raise DomaintuneError(f"model directory {model} does not exist")
+    return model
+
+
+def download(model_id: str) -> Path:
+    """ModelScope snapshot into models/<id>; offline it fails with one line, not a traceback."""
+    try:
+        from modelscope import snapshot_download
+
+        # ModelScope logs every retry as a warning; offline that is a screenful before the one line that matters.
+        for name in list(logging.root.manager.loggerDict):
+            if name.startswith("modelscope"):
+                logging.getLogger(name).setLevel(logging.ERROR)
+
+        return Path(snapshot_download(model_id, local_dir=str(local_copy(model_id))))
+    except Exception as exc:  # modelscope raises requests/HTTP/OS errors of many kinds when offline
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DomaintuneError(f"cannot download {model_id} from ModelScope ({type(exc).__name__}: {first_line[:200]})") from None
+
+def base_model_of(adapter: Path) -> str:
+    config = Path(adapter) / "adapter_config.json"
+    if not config.exists():
+        raise DomaintuneError(f"{adapter} is not a LoRA adapter directory (no adapter_config.json)")
+    return json.loads(config.read_text(encoding="utf-8"))["base_model_name_or_path"]

@@ -1,0 +1,44 @@
+"""Registration of built datasets in dataset_info/dataset_info.json, LLaMA-Factory's own format."""
+
+import json
+from pathlib import Path
+
+from pipelines.core import paths
+from pipelines.core.atomic import write_json
+from pipelines.core.errors import DomaintuneError
+
+ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
+OPTIONAL_COLUMNS = {"system": "system", "history": "history"}
+
+
+def entry_for(file_name: str, records: list[dict]) -> dict:
+    # LLaMA-Factory indexes every registered column on every row, so only columns the data has are named.
+    columns = dict(ALPACA_COLUMNS)
+    columns.update({k: v for k, v in OPTIONAL_COLUMNS.items() if any(v in r for r in records)})
+    return {"file_name": file_name, "formatting": "alpaca", "columns": columns}
+
+
+def load_dataset_info(dataset_dir: Path | None = None) -> dict:
+    path = (dataset_dir or paths.dataset_dir()) / "dataset_info.json"
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DomaintuneError(f"{path}: cannot parse, fix or delete it: {exc}") from None
+
+
+def register(entries: dict[str, dict], dataset_dir: Path | None = None) -> None:
+    """Add or replace `entries`, leaving every other dataset in the file as it was."""
+    dataset_dir = dataset_dir or paths.dataset_dir()
+    info = load_dataset_info(dataset_dir)
+    info.update(entries)
+    write_json(dataset_dir / "dataset_info.json", info)
+
+
+def dataset_file(name: str, dataset_dir: Path | None = None) -> Path:
+    dataset_dir = dataset_dir or paths.dataset_dir()
+    info = load_dataset_info(dataset_dir)
+    if name not in info:
+        raise DomaintuneError(f"dataset {name!r} is not registered in {dataset_dir / 'dataset_info.json'}; run `make data` first")
+    return dataset_dir / info[name]["file_name"]

@@ -1,0 +1,183 @@
+"""Generated LLaMA-Factory YAML: one training recipe per task x GPU tier, and the matching predict recipe.
+
+Recipes are written in LLaMA-Factory's example layout (### model / method / dataset / output / train)
+with a comment header that says how to run the file and why each non-default choice was made.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pipelines.core.atomic import write_json, write_text
+from pipelines.core.gpus import GpuTier
+from pipelines.core.models import ModelChoice
+from pipelines.core.paths import dataset_dir, generated_recipes_dir, relative
+from pipelines.core.tasks import Task
+from pipelines.planning.architectures import Architecture, resolve_architecture
+from pipelines.planning.plan import Plan, PlanRequest, plan_training
+
+SECTIONS = ("model", "method", "dataset", "output", "train")
+THIS_FILE = "{this file}"  # replaced by the recipe's own path when it is written
+
+
+@dataclass
+class Recipe:
+    header: list[str]
+    sections: dict[str, dict]
+    deepspeed: dict | None = None
+
+    @property
+    def args(self) -> dict:
+        return {k: v for section in self.sections.values() for k, v in section.items()}
+
+    def override(self, overrides: dict) -> None:
+        """Set keys where they already are (else under ### train) and note them in the header."""
+        if not overrides:
+            return
+        for key, value in overrides.items():
+            section = next((s for s in self.sections.values() if key in s), self.sections["train"])
+            section[key] = value
+        self.header.append("Overridden on the command line: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+
+    def to_yaml(self, path: Path) -> str:
+        lines = [f"# {line.replace(THIS_FILE, relative(path))}" for line in self.header]
+        for name in SECTIONS:
+            if self.sections.get(name):
+                lines += ["", f"### {name}", yaml.safe_dump(self.sections[name], allow_unicode=True, sort_keys=False).rstrip()]
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: Path) -> Path:
+        """Write the YAML (and its DeepSpeed JSON beside it, when the plan has one)."""
+        path = Path(path)
+        if self.deepspeed is not None:
+            ds_path = path.with_name(path.stem + ".deepspeed.json")
+            write_json(ds_path, self.deepspeed)
+            self.sections["train"]["deepspeed"] = relative(ds_path)
+        write_text(path, self.to_yaml(path))
+        return path
+
+
+# The chat template of each model family; Qwen3's thinking is switched by template and enable_thinking together.
+FAMILY_TEMPLATES = {"qwen2": ("qwen",), "qwen3": ("qwen3_nothink", "qwen3")}
+
+
+@dataclass(frozen=True)
+class ChatFormat:
+    template: str
+    enable_thinking: bool
+    note: str | None = None  # why it differs from the task's own setting
+
+
+def chat_format(task: Task, arch: Architecture) -> ChatFormat:
+    """The task's template, or the one of the model's family when the model given is of another family."""
+    template, thinking = task.model["template"], task.model["enable_thinking"]
+    family_templates = FAMILY_TEMPLATES.get(arch.model_type)
+    if family_templates is None or template in family_templates:
+        return ChatFormat(template, thinking)
+    chosen = family_templates[0]
+    note = (
+        f"template {chosen} (not the task's {template}): {arch.name} is a {arch.model_type} model; "
+        f"set model.template in {relative(task.path)} to choose another of {', '.join(family_templates)}"
+    )
+    return ChatFormat(chosen, False, note)
+
+
+def data_section(task: Task, chat: ChatFormat, **datasets: str) -> dict:
+    return {
+        **datasets,
+        "dataset_dir": relative(dataset_dir()),
+        "template": chat.template,
+        # Training and prediction must agree on thinking, or a model learns to think when it should not.
+        "enable_thinking": chat.enable_thinking,
+        "cutoff_len": task.train["cutoff_len"],
+        "overwrite_cache": True,
+        "preprocessing_num_workers": 2,
+    }
+
+
+def lora_section(task: Task) -> dict:
+    train = task.train
+    if train["method"] != "lora":
+        return {}
+    return {k: train[k] for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target") if k in train}
+
+
+def plan_for(task: Task, tier: GpuTier, arch: Architecture) -> Plan:
+    return plan_training(PlanRequest.from_task(task.train, arch), tier)
+
+
+def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: Path) -> Recipe:
+    arch = resolve_architecture(model.path)
+    plan = plan_for(task, tier, arch)
+    chat = chat_format(task, arch)
+    lf = plan.llamafactory_args()
+    method_keys = {"finetuning_type", "quantization_bit", "quantization_method"}
+    header = [
+        f"{task.name} on {tier.name}: {task.description}",
+        f"Run:  domaintune train --task {task.name} --gpu {tier.name}" + (f" --model {model.requested}" if model.requested else ""),
+        f"  or: llamafactory-cli train {THIS_FILE}",
+        f"Estimated peak memory per device: {plan.estimate.peak_gb:.1f} GB (see `domaintune estimate`).",
+        "Why:",
+        *[f"  - {reason}" for reason in plan.reasons + ([chat.note] if chat.note else [])],
+    ]
+    sections = {
+        "model": {"model_name_or_path": model.path, "trust_remote_code": True},
+        "method": {
+            "stage": "sft",
+            "do_train": True,
+            **{k: v for k, v in lf.items() if k in method_keys},
+            **lora_section(task),
+        },
+        "dataset": data_section(task, chat, dataset=task.dataset_name("train"), eval_dataset=task.dataset_name("val")),
+        "output": {
+            "output_dir": relative(output_dir),
+            "logging_steps": 5,
+            "save_strategy": "epoch",
+            "save_total_limit": 1,
+            "plot_loss": True,
+            "overwrite_output_dir": True,
+            "report_to": "none",
+        },
+        "train": {
+            **{k: v for k, v in lf.items() if k not in method_keys},
+            "learning_rate": task.train["learning_rate"],
+            "num_train_epochs": task.train["num_train_epochs"],
+            "lr_scheduler_type": "cosine",
+            "warmup_ratio": 0.1,
+            "eval_strategy": "epoch",  # validation loss per epoch goes into the loss plot
+            "per_device_eval_batch_size": lf["per_device_train_batch_size"],
+            "seed": 42,
+            "ddp_timeout": 180000000,
+        },
+    }
+    return Recipe(header, sections, plan.deepspeed)
+
+
+def predict_recipe(task: Task, model_path: str, chat: ChatFormat, adapter: Path | None, output_dir: Path, eval_datasets: list[str]) -> Recipe:
+    """LLaMA-Factory's own do_predict + predict_with_generate, greedy, on the given datasets in order."""
+    header = [
+        f"{task.name}: predictions of {'the adapter ' + str(adapter) if adapter else 'the base model'}",
+        f"Run:  llamafactory-cli train {THIS_FILE}",
+    ]
+    method = {"stage": "sft", "do_predict": True, "predict_with_generate": True, "finetuning_type": task.train["method"]}
+    model = {"model_name_or_path": model_path, "trust_remote_code": True}
+    if adapter is not None:
+        model["adapter_name_or_path"] = relative(adapter)
+    sections = {
+        "model": model,
+        "method": method,
+        "dataset": data_section(task, chat, eval_dataset=",".join(eval_datasets)),
+        "output": {"output_dir": relative(output_dir), "overwrite_output_dir": True, "report_to": "none"},
+        "train": {
+            "per_device_eval_batch_size": task.config["predict"].get("batch_size", 8),
+            "max_new_tokens": task.config["predict"]["max_new_tokens"],
+            # Greedy decoding: before/after comparisons must not move with sampling noise.
+            "do_sample": False,
+        },
+    }
+    return Recipe(header, sections)
+
+
+def recipe_path(task: Task, tier: GpuTier) -> Path:
+    return generated_recipes_dir() / f"{task.name}-{tier.name}.yaml"

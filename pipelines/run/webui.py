@@ -1,0 +1,33 @@
+"""`domaintune webui`: LLaMA-Factory's own web UI, opened on our registered datasets.
+
+The UI looks for datasets in `./data` relative to its working directory, so it runs in runs/webui/,
+where `data` links to dataset_info/: the real `llamafactory-cli webui`, unpatched, sees our datasets.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+from pipelines.core.paths import dataset_dir, runs_dir
+from pipelines.run.launch import llamafactory_cli
+
+
+def workdir() -> Path:
+    return runs_dir() / "webui"
+
+
+def prepare_workdir() -> Path:
+    work = workdir()
+    work.mkdir(parents=True, exist_ok=True)
+    link = work / "data"
+    if link.is_symlink() and link.resolve() != dataset_dir().resolve():
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(dataset_dir().resolve(), target_is_directory=True)
+    return work
+
+
+def webui(port: int, host: str = "127.0.0.1") -> int:
+    work = prepare_workdir()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": host, "GRADIO_ANALYTICS_ENABLED": "False"}
+    return subprocess.call([llamafactory_cli(), "webui"], cwd=work, env=env)

@@ -1,0 +1,47 @@
+"""Preview renders through LLaMA-Factory's own template; the label segment is exactly what is trained."""
+
+import dataclasses
+
+import pytest
+
+from pipelines.core.tasks import load_task
+from pipelines.data.preview import load_template, render
+
+RECORD = {"instruction": "你好", "input": "", "output": "答", "history": [["早", "早上好"]]}
+
+
+def task_with(template, thinking):
+    task = load_task("telecom")
+    return dataclasses.replace(task, config={**task.config, "model": {**task.model, "template": template, "enable_thinking": thinking}})
+
+
+@pytest.mark.parametrize(
+    "template, thinking, last_prompt_tail, last_label",
+    [
+        # Qwen3 with thinking on learns an empty think block in the label ...
+        ("qwen3", True, "<|im_start|>assistant\n", "<think>\n\n</think>\n\n答<|im_end|>\n"),
+        # ... with thinking off the empty block moves into the prompt and is not trained.
+        ("qwen3", False, "<|im_start|>assistant\n<think>\n\n</think>\n\n", "答<|im_end|>\n"),
+        ("qwen3_nothink", False, "<|im_start|>assistant\n", "答<|im_end|>\n"),
+        ("qwen", False, "<|im_start|>assistant\n", "答<|im_end|>\n"),
+    ],
+)
+def test_label_tokens_follow_template_and_thinking(template, thinking, last_prompt_tail, last_label):
+    task = task_with(template, thinking)
+    tokenizer, tmpl = load_template(task)
+    sample = render(task, RECORD, tokenizer, tmpl)
+    labels = [text for text, is_label in sample.segments if is_label]
+    assert labels[-1] == last_label
+    assert sample.segments[-2][0].endswith(f"<|im_start|>user\n你好<|im_end|>\n{last_prompt_tail}")
+    assert len(labels) == 2  # history answers are trained too (LLaMA-Factory's default)
+    assert sample.label_tokens == sum(len(tokenizer.encode(t)) for t in labels)
+    assert not sample.truncated
+
+
+def test_system_prompt_and_truncation_flag():
+    task = task_with("qwen", False)
+    tokenizer, tmpl = load_template(task)
+    long = {"instruction": "问" * 5000, "input": "", "output": "答", "system": "你是客服。"}
+    sample = render(task, long, tokenizer, tmpl)
+    assert sample.segments[0][0].startswith("<|im_start|>system\n你是客服。<|im_end|>\n")
+    assert sample.truncated and sample.prompt_tokens > task.train["cutoff_len"]

@@ -1,0 +1,245 @@
+"""The planner picks the expected method, batch, precision and DeepSpeed stage for known cases."""
+
+import dataclasses
+import importlib.util
+
+import pytest
+
+from pipelines.core.errors import DomaintuneError
+from pipelines.core.gpus import get_tier, load_tiers
+from pipelines.planning.architectures import resolve_architecture
+from pipelines.planning.plan import HEADROOM, PlanError, PlanRequest, plan_training
+
+
+def plan(model, tier, tiers=None, **task):
+    return plan_training(PlanRequest(resolve_architecture(model), **task), get_tier(tier), tiers)
+
+
+# --- the expected outcomes ---------------------------------------------------------------------
+
+
+def test_qwen25_7b_lora_fits_a_4090_without_quantization():
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "4090", method="lora", lora_rank=16, cutoff_len=2048)
+    assert (p.method, p.quantization_bit, p.precision, p.attention) == ("lora", None, "bf16", "fa2")
+    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps, p.gradient_checkpointing) == (1, 16, True)
+    assert p.estimate.peak_gb == pytest.approx(20.53, abs=0.01)
+    assert p.deepspeed is None
+
+
+def test_qwen3_06b_lora_fits_a_3080_laptop():
+    p = plan("Qwen/Qwen3-0.6B", "3080-laptop", method="lora", cutoff_len=1024)
+    assert (p.method, p.quantization_bit, p.gradient_checkpointing) == ("lora", None, False)
+    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (1, 16)
+    assert p.estimate.peak_gb == pytest.approx(5.06, abs=0.01)
+
+
+def test_qwen25_15b_lora_r32_on_a_4090_gets_a_bigger_batch_instead_of_checkpointing():
+    p = plan("Qwen/Qwen2.5-1.5B-Instruct", "4090", method="lora", lora_rank=32, cutoff_len=1024)
+    assert (p.method, p.quantization_bit, p.gradient_checkpointing) == ("lora", None, False)
+    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (2, 8)
+    assert p.estimate.trainable == 28 * 32 * (3072 + 1792 + 1792 + 3072 + 3 * (1536 + 8960))
+
+
+def test_qwen25_72b_on_a_3080_laptop_names_the_smallest_tier_that_fits():
+    with pytest.raises(PlanError) as error:
+        plan("Qwen/Qwen2.5-72B-Instruct", "3080-laptop", method="lora", cutoff_len=1024)
+    message = str(error.value)
+    assert "does not fit 3080-laptop (7.2 GB usable per device)" in message
+    assert "the smallest, QLoRA 4-bit, needs 46.5 GB" in message
+    assert "Smallest tier that fits: a100-80" in message
+    assert "with QLoRA 4-bit" in message
+
+
+def test_no_tier_fits_at_all():
+    with pytest.raises(PlanError, match="No tier in gpus.yaml fits"):
+        plan("Qwen/Qwen2.5-72B-Instruct", "3080-laptop", cutoff_len=2048, tiers={"t4": get_tier("t4")})
+
+
+# --- DeepSpeed --------------------------------------------------------------------------------------
+
+
+def test_lora_on_two_4090s_uses_zero2():
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "4090x2", method="lora", lora_rank=16, cutoff_len=2048)
+    assert p.method == "lora"
+    assert p.deepspeed["zero_optimization"]["stage"] == 2
+    assert p.deepspeed["zero_optimization"]["reduce_bucket_size"] == 5e8
+    assert p.deepspeed["train_micro_batch_size_per_gpu"] == "auto"
+    assert p.deepspeed["bf16"] == {"enabled": "auto"}
+    assert "offload_optimizer" not in p.deepspeed["zero_optimization"]
+    assert p.per_device_train_batch_size * p.gradient_accumulation_steps * 2 == 16
+
+
+def test_full_7b_on_eight_a100s_uses_zero3_without_offload():
+    p = plan("7B", "a100-80x8", method="full", cutoff_len=2048)
+    assert (p.method, p.precision) == ("full", "bf16")  # pure_bf16 is refused under ZeRO-3
+    zero = p.deepspeed["zero_optimization"]
+    assert zero["stage"] == 3
+    assert zero["stage3_max_live_parameters"] == 1e9
+    assert zero["stage3_prefetch_bucket_size"] == "auto"
+    assert "offload_param" not in zero
+    assert p.per_device_train_batch_size * p.gradient_accumulation_steps * 8 == 16
+    assert p.estimate.zero_stage == 3
+
+
+def test_full_72b_on_eight_a100s_offloads_to_cpu():
+    p = plan("Qwen/Qwen2.5-72B-Instruct", "a100-80x8", method="full", cutoff_len=2048)
+    zero = p.deepspeed["zero_optimization"]
+    assert zero["offload_optimizer"] == {"device": "cpu", "pin_memory": True}
+    assert zero["offload_param"] == {"device": "cpu", "pin_memory": True}
+    assert p.reasons[0].startswith("Full fine-tuning in mixed precision with ZeRO-3 needs 153.2 GB")
+    assert "host RAM" in p.reasons[-1]
+
+
+# --- method ladder, precision, attention, kernels ---------------------------------------------------
+
+
+def test_full_falls_back_to_pure_bf16_then_reports_why():
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "h100", method="full", cutoff_len=2048)
+    assert (p.method, p.precision) == ("full", "pure_bf16")
+    assert p.llamafactory_args()["pure_bf16"] is True
+    assert p.llamafactory_args()["bf16"] is False
+    assert p.reasons[0] == (
+        "Full fine-tuning in mixed precision needs 139.1 GB even at its smallest, over the 72.0 GB usable."
+    )
+
+
+def test_full_preferred_and_fitting_stays_full():
+    p = plan("Qwen/Qwen2.5-0.5B-Instruct", "a100-80", method="full", cutoff_len=1024)
+    assert (p.method, p.precision, p.gradient_checkpointing) == ("full", "bf16", False)
+
+
+def test_t4_falls_back_to_qlora_in_fp16_with_sdpa():
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "t4", method="lora", cutoff_len=1024)
+    assert (p.method, p.quantization_bit, p.precision, p.attention) == ("qlora", 8, "fp16", "sdpa")
+    assert p.reasons[0].startswith("LoRA 16-bit needs")
+
+
+def test_cpu_trains_lora_in_fp32_with_sdpa():
+    p = plan("Qwen/Qwen3-0.6B", "cpu", method="lora", cutoff_len=512)
+    assert (p.method, p.estimate.bits, p.precision, p.attention, p.liger) == ("lora", 32, "fp32", "sdpa", False)
+    args = p.llamafactory_args()
+    assert (args["bf16"], args["fp16"], args["pure_bf16"]) == (False, False, False)
+
+
+def test_mps_never_quantizes():
+    with pytest.raises(PlanError, match="the smallest, LoRA 16-bit"):
+        plan("Qwen/Qwen2.5-14B-Instruct", "mps", method="lora", cutoff_len=1024)
+
+
+def test_mps_uses_fp16():
+    p = plan("Qwen/Qwen3-0.6B", "mps", method="lora", cutoff_len=512)
+    assert (p.precision, p.attention) == ("fp16", "sdpa")
+
+
+def test_liger_only_when_installed_and_cuda(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+
+    def pretend_installed(name, *args):
+        return object() if name == "liger_kernel" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", pretend_installed)
+    assert plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=512).liger is True
+    assert plan("Qwen/Qwen3-0.6B", "cpu", cutoff_len=512).liger is False
+
+
+def test_liger_off_when_not_installed(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+
+    def pretend_missing(name, *args):
+        return None if name == "liger_kernel" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", pretend_missing)
+    assert plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=512).liger is False
+
+
+def test_short_samples_pack_and_flash_attention_forces_batch_one():
+    p = plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=1024, short_samples=True, effective_batch_size=32)
+    args = p.llamafactory_args()
+    assert (args["packing"], args["neat_packing"]) == (True, True)
+    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (1, 32)
+
+
+def test_short_samples_with_sdpa_keep_larger_batches():
+    p = plan("Qwen/Qwen3-0.6B", "t4", cutoff_len=512, short_samples=True)
+    assert p.attention == "sdpa"
+    assert p.per_device_train_batch_size > 1
+
+
+# --- invariants -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tier", sorted(load_tiers()))
+def test_every_plan_keeps_the_effective_batch_and_the_headroom(tier):
+    tiers = load_tiers()
+    try:
+        p = plan_training(
+            PlanRequest(resolve_architecture("Qwen/Qwen2.5-1.5B-Instruct"), cutoff_len=1024, effective_batch_size=16), tiers[tier]
+        )
+    except PlanError:
+        pytest.fail(f"1.5B LoRA should fit {tier}")
+    devices = tiers[tier].devices
+    assert p.per_device_train_batch_size * p.gradient_accumulation_steps * devices == 16
+    assert p.estimate.peak_gb <= tiers[tier].memory_gb * (1 - HEADROOM)
+    assert p.per_device_train_batch_size & (p.per_device_train_batch_size - 1) == 0  # power of two
+
+
+def test_effective_batch_must_divide_across_devices():
+    with pytest.raises(DomaintuneError, match="effective batch 5 must be a positive multiple of 4090x2's 2"):
+        plan("Qwen/Qwen3-0.6B", "4090x2", effective_batch_size=5)
+
+
+def test_odd_effective_batch_uses_accumulation():
+    p = plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=512, effective_batch_size=12)
+    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (4, 3)
+
+
+def test_llamafactory_args_are_real_llamafactory_arguments():
+    hparams = pytest.importorskip("llamafactory.hparams")
+    from llamafactory.extras.constants import AttentionFunction
+    from transformers import Seq2SeqTrainingArguments
+
+    known = set()
+    for cls in (hparams.ModelArguments, hparams.DataArguments, hparams.FinetuningArguments, Seq2SeqTrainingArguments):
+        known |= {f.name for f in dataclasses.fields(cls)}
+    for p in (
+        plan("Qwen/Qwen2.5-7B-Instruct", "t4", cutoff_len=1024, short_samples=True),
+        plan("Qwen/Qwen2.5-7B-Instruct", "h100", method="full", cutoff_len=2048),
+    ):
+        args = p.llamafactory_args()
+        assert set(args) <= known
+        assert args["flash_attn"] in {a.value for a in AttentionFunction}
+    assert plan("Qwen/Qwen2.5-7B-Instruct", "t4", cutoff_len=1024).llamafactory_args() == {
+        "finetuning_type": "lora",
+        "quantization_bit": 8,
+        "quantization_method": "bnb",
+        "per_device_train_batch_size": 2,
+        "gradient_accumulation_steps": 8,
+        "disable_gradient_checkpointing": False,
+        "bf16": False,
+        "fp16": True,
+        "pure_bf16": False,
+        "flash_attn": "sdpa",
+        "enable_liger_kernel": False,
+        "packing": False,
+        "neat_packing": False,
+    }
+
+
+def test_reasons_are_one_sentence_each():
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "4090", lora_rank=16, cutoff_len=2048)
+    assert p.reasons[0] == "LoRA 16-bit fits 4090: estimated 20.5 GB of 21.6 GB usable (24 GB less 10% headroom)."
+    assert p.reasons[2] == "Gradient checkpointing on: without it batch 1 needs 32.3 GB."
+    assert all(reason.endswith(".") and "\n" not in reason for reason in p.reasons)
+
+
+def test_the_task_lora_target_reaches_the_estimator():
+    from pipelines.core.tasks import load_task
+    from pipelines.planning.recipe import plan_for
+
+    telecom = load_task("telecom")
+    arch = resolve_architecture(telecom.model["base"])
+    narrow = dataclasses.replace(telecom, config={**telecom.config, "train": {**telecom.train, "lora_target": "q_proj,v_proj"}})
+    all_linear = plan_for(telecom, get_tier("4090"), arch).estimate.trainable
+    q_v = plan_for(narrow, get_tier("4090"), arch).estimate.trainable
+    assert all_linear == 36_929_536
+    assert q_v == 28 * 32 * ((1536 + 1536) + (1536 + 256))  # r x (in + out) of q_proj and v_proj, 28 layers
