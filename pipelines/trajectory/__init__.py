@@ -1,0 +1,1 @@
+"""The trajectory task's machinery: the day grammar, the place table and district polygon, the day generator."""
