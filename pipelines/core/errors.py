@@ -1,5 +1,6 @@
 """The one error type user data raises, so the CLI can print it as a single line instead of a traceback."""
 
+import signal
 from dataclasses import dataclass
 
 
@@ -26,3 +27,11 @@ class InvalidRecord(Exception):
     def __init__(self, field: str, reason: str):
         super().__init__(field, reason)
         self.field, self.reason = field, reason
+
+
+class Interrupted(DomaintuneError):
+    """We were sent SIGINT/SIGTERM and a child stopped because of it; the CLI exits 128 + signal, like a shell."""
+
+    def __init__(self, signum: int, what: str):
+        self.signum = signum
+        super().__init__(f"{what}: stopped by {signal.Signals(signum).name}")

@@ -4,12 +4,10 @@ The UI looks for datasets in `./data` relative to its working directory, so it r
 where `data` links to dataset_info/: the real `llamafactory-cli webui`, unpatched, sees our datasets.
 """
 
-import os
-import subprocess
 from pathlib import Path
 
 from pipelines.core.paths import dataset_dir, runs_dir
-from pipelines.run.launch import llamafactory_cli
+from pipelines.run.launch import llamafactory_cli, run_child
 
 
 def workdir() -> Path:
@@ -29,5 +27,6 @@ def prepare_workdir() -> Path:
 
 def webui(port: int, host: str = "127.0.0.1") -> int:
     work = prepare_workdir()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": host, "GRADIO_ANALYTICS_ENABLED": "False"}
-    return subprocess.call([llamafactory_cli(), "webui"], cwd=work, env=env)
+    env = {"GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": host, "GRADIO_ANALYTICS_ENABLED": "False"}
+    # In its own process group, so a SIGTERM to `domaintune webui` stops the UI too instead of orphaning it.
+    return run_child([llamafactory_cli(), "webui"], env=env, cwd=work)

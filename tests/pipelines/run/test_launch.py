@@ -1,0 +1,127 @@
+"""Children never outlive us: SIGINT/SIGTERM to the parent reach the child's whole process group and are waited for.
+
+Each test starts a real parent process (python running `run_child` or `webui`), whose child writes its pid and
+then waits; the test signals the parent only, as a terminal or `kill PID` would, and checks the child is gone.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.core.paths import REPO_ROOT
+
+# The child: record our pid and the signal that ends us, then wait for it.
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    out = sys.argv[1]
+    def stop(signum, frame):
+        open(out + ".signal", "w").write(signal.Signals(signum).name)
+        time.sleep(0.5)  # a child that takes a moment to clean up must still be waited for
+        open(out + ".cleaned", "w").write("yes")
+        sys.exit(0)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    open(out, "w").write(str(os.getpid()))
+    while True:
+        time.sleep(0.1)
+    """
+)
+
+
+def wait_for(path: Path, process: subprocess.Popen, seconds: float = 60) -> str:
+    deadline = time.monotonic() + seconds
+    while not path.exists() or not path.read_text():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+    return path.read_text()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def child_script(tmp_path) -> Path:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    return script
+
+
+def start_parent(code: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("signum, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_to_parent_stops_and_waits_for_the_child(tmp_path, child_script, signum, exit_code):
+    pid_file = tmp_path / "child.pid"
+    parent = start_parent(
+        textwrap.dedent(
+            f"""
+            import sys
+            from pipelines.core.errors import Interrupted
+            from pipelines.run.launch import run_child
+            try:
+                run_child([sys.executable, {str(child_script)!r}, {str(pid_file)!r}], log_path=__import__("pathlib").Path({str(tmp_path / "child.log")!r}))
+            except Interrupted as exc:
+                print(exc)
+                sys.exit(128 + exc.signum)
+            """
+        )
+    )
+    child_pid = int(wait_for(pid_file, parent))
+    parent.send_signal(signum)
+    out, err = parent.communicate(timeout=60)
+    assert parent.returncode == exit_code, err
+    assert f"stopped by {signal.Signals(signum).name}" in out
+    assert (tmp_path / "child.pid.signal").read_text() == signal.Signals(signum).name
+    # The parent returned only after the child finished cleaning up, and nothing is left running.
+    assert (tmp_path / "child.pid.cleaned").read_text() == "yes"
+    assert not alive(child_pid)
+
+
+def test_sigterm_to_webui_stops_the_ui(tmp_path, child_script, monkeypatch):
+    pid_file = tmp_path / "ui.pid"
+    # The real UI takes minutes to import here; a stand-in `llamafactory-cli` shows the same process handling.
+    fake_cli = tmp_path / "llamafactory-cli"
+    fake_cli.write_text(f"#!{sys.executable}\nimport runpy, sys\nsys.argv = [{str(child_script)!r}, {str(pid_file)!r}]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+    fake_cli.chmod(0o755)
+    parent = start_parent(
+        textwrap.dedent(
+            f"""
+            import sys
+            import pipelines.run.webui as webui
+            from pipelines.core.errors import Interrupted
+            webui.llamafactory_cli = lambda: {str(fake_cli)!r}
+            try:
+                webui.webui(port=1)
+            except Interrupted as exc:
+                sys.exit(128 + exc.signum)
+            """
+        )
+    )
+    ui_pid = int(wait_for(pid_file, parent))
+    parent.send_signal(signal.SIGTERM)
+    parent.communicate(timeout=60)
+    assert parent.returncode == 143
+    assert (tmp_path / "ui.pid.signal").read_text() == "SIGTERM"
+    assert not alive(ui_pid)
+
+
+def test_exit_code_of_a_failing_child_is_returned(tmp_path):
+    from pipelines.run.launch import run_child
+
+    log = tmp_path / "out.log"
+    code = run_child([sys.executable, "-c", "print('hello'); raise SystemExit(3)"], log_path=log, quiet=True)
+    assert code == 3 and log.read_text() == "hello\n"
