@@ -21,6 +21,7 @@ class Entry:
     fn: Callable[..., Any]
     options_schema: dict = field(default_factory=lambda: {"type": "object"})
     path_options: tuple[str, ...] = ()  # option keys naming repo-relative files that must exist
+    example: Any = None  # one input record (a converter's), shown by `domaintune formats` and converted by a test
 
 
 @dataclass
@@ -30,11 +31,11 @@ class Registry:
     entries: dict[str, Entry] = field(default_factory=dict)
     _discovered: bool = False
 
-    def register(self, name: str, options_schema: dict | None = None, path_options: tuple[str, ...] = ()):
+    def register(self, name: str, options_schema: dict | None = None, path_options: tuple[str, ...] = (), example: Any = None):
         def decorator(fn):
             if name in self.entries and self.entries[name].fn is not fn:
                 raise DomaintuneError(f"{self.kind} {name!r} is registered twice")
-            self.entries[name] = Entry(name, fn, options_schema or {"type": "object"}, tuple(path_options))
+            self.entries[name] = Entry(name, fn, options_schema or {"type": "object"}, tuple(path_options), example)
             return fn
 
         return decorator
