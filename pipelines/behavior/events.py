@@ -4,11 +4,15 @@ A raw event is a JSON object such as
     {"user": "u1", "ts": "2025-05-27 08:42:30", "event": "web_visit", "domain": "github.com", "title": "..."}
 and renders as `"{ts} - " + template`, e.g. `2025-05-27 08:42:30 - 访问网站 github.com 的页面 '...'`.
 Training samples, model predictions and plain-text logs all use the rendered form; `parse_line` reads it back.
+Raw events may carry `ts` as real systems write it (`wall_clock` turns each into the rendered form):
+    "2025-05-27 08:42:30"              the wall clock already
+    "2025-05-27T00:42:30.250Z"          ISO 8601: `T`, fractional seconds, `Z` or an offset such as +08:00
+    1748335350 / 1748335350250          epoch seconds / milliseconds (numbers, or digits in a CSV cell)
 """
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
 import jsonschema
@@ -105,6 +109,32 @@ def _time(ts: str) -> datetime:
         return datetime.fromisoformat(ts)
     except ValueError as exc:  # the pattern passed, so the date itself is impossible (month 13, Feb 30)
         raise InvalidRecord("ts", f"{ts!r} is not a real date-time: {exc}") from None
+
+
+EPOCH_MS_FROM = 10**11  # a larger epoch is in milliseconds: 10^11 s is the year 5138, 10^11 ms is 1973
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?")
+_EPOCH = re.compile(r"\d+(\.\d+)?")
+TS_FORMS = "'YYYY-MM-DD HH:MM:SS', ISO 8601 (2025-05-27T08:42:30.250+08:00) or epoch seconds / milliseconds"
+
+
+def wall_clock(ts: Any, zone: tzinfo) -> Any:
+    """`ts` in the rendered form, on the wall clock of `zone` (times without a zone already are); fractions of
+    a second are cut, as the rendered form has none. Anything else comes back unchanged, for the schema to name."""
+    if type(ts) is str and _TS.search(ts):
+        return ts  # the common case, first: no parsing
+    if type(ts) in (int, float) or (type(ts) is str and _EPOCH.fullmatch(ts)):
+        seconds = float(ts)
+        seconds = seconds / 1000 if seconds >= EPOCH_MS_FROM else seconds
+        try:
+            return datetime.fromtimestamp(seconds, zone).strftime("%Y-%m-%d %H:%M:%S")
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InvalidRecord("ts", f"{ts!r} is not a time: {exc}") from None
+    if type(ts) is str and _ISO.fullmatch(ts):
+        time = _time(ts)
+        return (time.astimezone(zone) if time.tzinfo else time).strftime("%Y-%m-%d %H:%M:%S")
+    if type(ts) is str:
+        raise InvalidRecord("ts", f"{ts!r} is not a timestamp: expected {TS_FORMS}")
+    return ts
 
 
 def validate_event(record: Any) -> datetime:

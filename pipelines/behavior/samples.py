@@ -2,6 +2,7 @@
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.behavior.events import ONE_LINE
 from pipelines.core.errors import DomaintuneError, InvalidRecord
@@ -9,7 +10,7 @@ from pipelines.core.schema import schema_problems
 
 INSTRUCTION = "下面是一位用户最近在 Windows 电脑上的操作记录，每行一个操作，按时间先后排列。请预测该用户的下一个操作，只输出一行，格式与记录相同。"
 
-DEFAULTS = {"context_events": 10, "session_gap_minutes": 30}
+DEFAULTS = {"context_events": 10, "session_gap_minutes": 30, "timezone": "Asia/Shanghai"}
 
 OPTIONS_SCHEMA = {
     "type": "object",
@@ -18,6 +19,7 @@ OPTIONS_SCHEMA = {
         "context_events": {"type": "integer", "minimum": 1},
         "session_gap_minutes": {"type": "number", "exclusiveMinimum": 0},
         "user": {"type": "string", "pattern": ONE_LINE},
+        "timezone": {"type": "string", "description": "IANA zone whose wall clock samples show (ISO 8601 with Z/offset and epoch times are converted)"},
     },
 }
 
@@ -41,4 +43,9 @@ def resolve_options(options: dict) -> dict:
     problems = schema_problems(options, OPTIONS_SCHEMA)
     if problems:
         raise DomaintuneError("converter behavior_log: invalid options: " + "; ".join(problems))
-    return {**DEFAULTS, **options}
+    options = {**DEFAULTS, **options}
+    try:
+        options["zone"] = ZoneInfo(options["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomaintuneError(f"converter behavior_log: invalid options: timezone: unknown time zone {options['timezone']!r}; use an IANA name such as Asia/Shanghai") from None
+    return options

@@ -9,6 +9,9 @@ Options (the task's `source.options`):
     context_events: 10        # K, the lines of history the model sees
     session_gap_minutes: 30   # a longer pause starts a new session; history never crosses it
     user: u1                  # plain-text logs only: whose events they are (default: the file's stem)
+    timezone: Asia/Shanghai   # the wall clock samples show; ISO 8601 times with Z/offset and epoch times convert to it
+Timestamps may come as real systems write them (pipelines/behavior/events.py: wall_clock). Exact duplicate
+events (same user, time, event and fields: collectors that log twice) are removed and counted.
 """
 
 import csv
@@ -19,6 +22,7 @@ from datetime import datetime
 from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from pipelines.behavior.events import (
     EVENT_SCHEMA,
@@ -27,8 +31,10 @@ from pipelines.behavior.events import (
     render,
     to_event,
     validate_event,
+    wall_clock,
 )
 from pipelines.behavior.samples import (
+    DEFAULTS,
     INSTRUCTION,
     OPTIONS_SCHEMA,
     decode_json,
@@ -41,6 +47,8 @@ from pipelines.core.readers import read_text
 from pipelines.core.registry import register_converter
 
 CSV_REQUIRED = EVENT_SCHEMA["required"]
+DEFAULT_ZONE = ZoneInfo(DEFAULTS["timezone"])
+DUPLICATE = "duplicate event: same user, time, event and fields as one before it (logged twice)"
 
 
 class LoggedEvent(NamedTuple):
@@ -111,6 +119,7 @@ FORMATS = {".jsonl": _jsonl, ".csv": _csv, ".txt": _txt}
 def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tuple[list[LoggedEvent], Counter]:
     """Every valid event of every file, rendered; bad records stop the run or, with skip_invalid, are counted."""
     events, skipped, seq = [], Counter(), count()
+    zone = options.get("zone", DEFAULT_ZONE)
     for path in map(Path, paths):
         if path.suffix not in FORMATS:
             raise DomaintuneError(f"{path}: unsupported log format {path.suffix!r}; use one of {', '.join(FORMATS)}")
@@ -118,6 +127,8 @@ def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tup
         for number, raw in progress(rows, desc=path.name, unit="event"):
             try:
                 record = decode(raw)
+                if type(record) is dict and "ts" in record:
+                    record["ts"] = wall_clock(record["ts"], zone)
                 validate_event(record)
             except InvalidRecord as exc:
                 if not skip_invalid:
@@ -128,13 +139,26 @@ def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tup
     return events, skipped
 
 
+def without_duplicates(timeline: list[LoggedEvent]) -> list[LoggedEvent]:
+    """A user's time-ordered events less exact repeats (the rendered line holds time, event and fields).
+    Repeats share a timestamp, so only the lines of the current second are remembered, not the whole log."""
+    kept, second, lines = [], None, set()
+    for event in timeline:
+        if event.ts != second:
+            second, lines = event.ts, set()
+        if event.line not in lines:
+            lines.add(event.line)
+            kept.append(event)
+    return kept
+
+
 def sessions(events: Iterable[LoggedEvent], gap_minutes: float) -> Iterator[list[LoggedEvent]]:
-    """Per user (sorted), the time-ordered runs of events with no pause longer than `gap_minutes`."""
+    """Per user (sorted), the time-ordered runs of distinct events with no pause longer than `gap_minutes`."""
     timelines: dict[str, list[LoggedEvent]] = defaultdict(list)
     for event in events:
         timelines[event.user].append(event)
     for user in sorted(timelines):
-        timeline = sorted(timelines[user])
+        timeline = without_duplicates(sorted(timelines[user]))
         # Times are parsed again rather than kept: a datetime per event is 56 MB per 10^6 events held to the end.
         times = map(datetime.fromisoformat, (event.ts for event in timeline))
         start, previous = 0, next(times)
@@ -154,13 +178,17 @@ def samples(session: list[LoggedEvent], context_events: int) -> Iterator[Example
         yield Example(record=record, group=event.user, order=event)  # order compares as (ts, seq)
 
 
-@register_converter("behavior_log", options_schema=OPTIONS_SCHEMA)
+EXAMPLE = {"user": "u1", "ts": "2025-05-27T08:42:30.250+08:00", "event": "web_visit", "domain": "github.com", "title": "Pull requests"}
+
+
+@register_converter("behavior_log", options_schema=OPTIONS_SCHEMA, example=EXAMPLE)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     options = resolve_options(options)
     events, skipped = read_events(paths, options, skip_invalid)
-    examples = [
-        example
-        for session in sessions(events, options["session_gap_minutes"])
-        for example in samples(session, options["context_events"])
-    ]
+    examples, distinct = [], 0
+    for session in sessions(events, options["session_gap_minutes"]):
+        distinct += len(session)
+        examples.extend(samples(session, options["context_events"]))
+    if len(events) > distinct:
+        skipped[DUPLICATE] = len(events) - distinct
     return Conversion(examples=examples, skipped=skipped)

@@ -136,8 +136,9 @@ EVENT_NAMES = "['app_start', 'app_close', 'window_switch', 'web_visit', 'file_ac
         ),
         (
             "log.jsonl",
-            GOOD.replace("2025-06-02 08:00:00", "2025-06-02T08:00"),
-            r"log.jsonl: line 1: ts: '2025-06-02T08:00' does not match '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$(?!\\n)'",
+            GOOD.replace("2025-06-02 08:00:00", "02/06/2025 08:00"),
+            "log.jsonl: line 1: ts: '02/06/2025 08:00' is not a timestamp: expected 'YYYY-MM-DD HH:MM:SS', "
+            "ISO 8601 (2025-05-27T08:42:30.250+08:00) or epoch seconds / milliseconds",
         ),
         (
             "log.jsonl",
@@ -201,3 +202,51 @@ def test_skip_invalid_counts_each_reason_and_keeps_the_rest(tmp_path):
     conversion = convert([tmp_path / "log.jsonl"], K2, skip_invalid=True)
     assert [e.record for e in conversion.examples] == records(U1_SAMPLES + U2_SAMPLES)
     assert conversion.skipped == Counter({"-: not valid JSON: Expecting value": 2, f"event: 'app_crash' is not one of {EVENT_NAMES}": 1})
+
+
+@pytest.mark.parametrize(
+    "ts, timezone",
+    [
+        ("2025-06-02 08:00:05", None),  # already the wall clock
+        ("2025-06-02T08:00:05", None),  # ISO 8601 without a zone: taken as the wall clock
+        ("2025-06-02T08:00:05.987", None),  # fractions are cut, never rounded up into the next second
+        ("2025-06-02T00:00:05Z", None),  # UTC -> Asia/Shanghai (+8), the default zone
+        ("2025-06-02T00:00:05.5+00:00", None),
+        ("2025-06-02T09:00:05+09:00", None),  # Tokyo's 09:00 is Shanghai's 08:00
+        ("2025-06-02T08:00:05+0800", None),
+        (1748822405, None),  # epoch seconds of 2025-06-02T00:00:05Z
+        (1748822405.9, None),
+        (1748822405123, None),  # epoch milliseconds
+        ("1748822405", None),  # digits, as a CSV cell holds them
+        ("2025-06-02T00:00:05Z", "UTC"),  # the task's zone decides the wall clock: 00:00:05 there
+    ],
+)
+def test_each_timestamp_form_becomes_the_wall_clock_of_the_tasks_zone(tmp_path, ts, timezone):
+    import json
+
+    expected = "2025-06-02 00:00:05" if timezone == "UTC" else D + "08:00:05"
+    events = [{"user": "u1", "ts": ts, "event": "app_start", "app": "a.exe"}, {"user": "u1", "ts": "2025-06-02 08:00:00", "event": "app_close", "app": "b.exe"}]
+    if timezone == "UTC":
+        events[1]["ts"] = "2025-06-02 00:00:00"
+    (tmp_path / "log.jsonl").write_text("\n".join(json.dumps(e) for e in events), encoding="utf-8")
+    options = {"context_events": 1, **({"timezone": timezone} if timezone else {})}
+    [example] = convert([tmp_path / "log.jsonl"], options, skip_invalid=False).examples
+    assert example.record["output"] == f"{expected} - 启动应用: a.exe"  # 5 s after the close: sorted after it
+
+
+def test_unknown_time_zone_is_a_one_line_error():
+    with pytest.raises(DomaintuneError, match=r"^converter behavior_log: invalid options: timezone: unknown time zone 'Mars/Olympus'"):
+        convert([FIXTURES / "u1.txt"], {"timezone": "Mars/Olympus"}, False)
+
+
+def test_a_log_with_every_event_doubled_gives_the_clean_logs_samples(tmp_path):
+    lines = (FIXTURES / "two_users.jsonl").read_text(encoding="utf-8").splitlines()
+    events = [line for line in lines if line.strip()]
+    (tmp_path / "doubled.jsonl").write_text("\n".join(lines + lines), encoding="utf-8")  # the whole log twice, far apart
+    (tmp_path / "adjacent.jsonl").write_text("\n".join(line for line in lines for _ in (0, 1)), encoding="utf-8")
+    clean = convert([FIXTURES / "two_users.jsonl"], K2, skip_invalid=False)
+    for name in ("doubled.jsonl", "adjacent.jsonl"):
+        doubled = convert([tmp_path / name], K2, skip_invalid=False)
+        assert [e.record for e in doubled.examples] == [e.record for e in clean.examples] == records(U1_SAMPLES + U2_SAMPLES)
+        assert doubled.skipped == Counter({"duplicate event: same user, time, event and fields as one before it (logged twice)": len(events)})
+
