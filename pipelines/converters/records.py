@@ -14,6 +14,12 @@ from pipelines.core.readers import iter_json_records
 from pipelines.core.schema import first_schema_error
 
 
+SKIPPED_SHOWN = 10
+# LLaMA-Factory's media columns: refused, since the tasks' models read text only.
+MULTIMODAL = ("images", "videos", "audios")
+MULTIMODAL_REASON = "multimodal columns are not supported by this task's model"
+
+
 @dataclass
 class Example:
     record: dict
@@ -26,7 +32,31 @@ class Example:
 class Conversion:
     examples: list[Example]
     skipped: Counter = field(default_factory=Counter)  # reason -> count, filled only with skip_invalid
+    skipped_at: list[str] = field(default_factory=list)  # "file: record N" of the first SKIPPED_SHOWN skipped records
+    dropped: Counter = field(default_factory=Counter)  # input field not carried over -> records that had it
 
+    def skip(self, where: str, reason: str) -> None:
+        self.skipped[reason] += 1
+        if len(self.skipped_at) < SKIPPED_SHOWN:
+            self.skipped_at.append(where)
+
+
+
+def unschemed_fields(value: Any, schema: dict, path: str = "") -> set[str]:
+    """Paths of the keys `schema` names nowhere ("note", "conversations[].weight"): what a converter does not
+    carry over, so the build can say so. Only `properties` and `items` are followed; that is all converters use."""
+    found = set()
+    if isinstance(value, dict) and "properties" in schema:
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
+            if key in schema["properties"]:
+                found |= unschemed_fields(item, schema["properties"][key], where)
+            elif key not in MULTIMODAL:  # refused above when not empty
+                found.add(where)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            found |= unschemed_fields(item, schema["items"], f"{path}[]")
+    return found
 
 
 def convert_records(
@@ -41,13 +71,16 @@ def convert_records(
     for path in paths:
         for location, record in progress(iter_json_records(path), desc=Path(path).name):
             problem = first_schema_error(record, validator)
+            if problem is None and isinstance(record, dict):
+                problem = next(((key, MULTIMODAL_REASON) for key in MULTIMODAL if record.get(key)), None)
             if problem is None:
                 try:
                     conversion.examples.append(Example(record=to_target(record)))
+                    conversion.dropped.update(unschemed_fields(record, schema))
                     continue
                 except InvalidRecord as exc:
                     problem = (exc.field, exc.reason)
             if not skip_invalid:
                 raise RecordError(str(path), location, *problem)
-            conversion.skipped[f"{problem[0]}: {problem[1]}"] += 1
+            conversion.skip(f"{path}: {location}", f"{problem[0]}: {problem[1]}")
     return conversion

@@ -1,59 +1,172 @@
-"""ShareGPT JSON / JSONL (`conversations` of human/gpt turns, optional `system`) -> target records.
+"""ShareGPT JSON / JSONL, the whole of LLaMA-Factory 0.9.5's spec (its data/README.md) -> ShareGPT target records.
 
-Both spellings seen in the wild are accepted: {"from": "human"|"gpt"|"system", "value"} and
-{"role": "user"|"assistant"|"system", "content"}. The last assistant turn is the output; earlier
-pairs become history. Tool and observation turns are out of scope and rejected by the schema.
+A record is {"conversations": [turns], "system": str, "tools": str}; a turn is {"from": role, "value": text}
+with role human / gpt / function_call / observation (and an optional leading system turn). Also accepted
+without options: {"role": "user"|"assistant"|..., "content": ...}. Data registered in LLaMA-Factory with other
+names passes the same `columns` and `tags` here (source.options), e.g.
+    options: {columns: {messages: messages}, tags: {role_tag: role, content_tag: content, user_tag: user}}
+Turns are checked with the ordering rules LLaMA-Factory applies (human/observation at odd positions,
+gpt/function_call at even ones, ending with gpt/function_call), which it would otherwise enforce by quietly
+skipping the record at training time. A function_call's value must be JSON {"name", "arguments"} (or a list of
+them), and `tools` a JSON list of function definitions (a list is accepted and written as its JSON text).
+Output uses the default tags, so every dataset registers the same way (pipelines/data/dataset_info.py).
+Errors name file, record, the turn's index in the file's list, and the field:
+    data.json: record 4: conversations[1].from: 'observation' where LLaMA-Factory expects gpt or function_call
 """
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pipelines.converters.records import Conversion, convert_records
 from pipelines.core.errors import InvalidRecord
 from pipelines.core.registry import register_converter
 
-USER, ASSISTANT, SYSTEM = ("human", "user"), ("gpt", "assistant"), ("system",)
-TURN = {
+HUMAN, GPT, FUNCTION, OBSERVATION, SYSTEM = "human", "gpt", "function_call", "observation", "system"
+# LLaMA-Factory: turn 1, 3, ... (1-based, after the system turn) is human or observation; 2, 4, ... gpt or function_call.
+EXPECTED = ((HUMAN, OBSERVATION), (GPT, FUNCTION))
+TAG_NAMES = ("role_tag", "content_tag", "user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag")
+DEFAULT_TAGS = dict(zip(TAG_NAMES, ("from", "value", HUMAN, GPT, OBSERVATION, FUNCTION, SYSTEM)))
+DEFAULT_COLUMNS = {"messages": "conversations", "system": "system", "tools": "tools"}
+
+STRING = {"type": "string"}
+OPTIONS_SCHEMA = {
     "type": "object",
-    "oneOf": [
-        {"required": ["from", "value"], "properties": {"from": {"enum": [*USER, *ASSISTANT, *SYSTEM]}, "value": {"type": "string"}}},
-        {"required": ["role", "content"], "properties": {"role": {"enum": [*USER, *ASSISTANT, *SYSTEM]}, "content": {"type": "string"}}},
-    ],
-}
-SCHEMA = {
-    "type": "object",
-    "required": ["conversations"],
+    "additionalProperties": False,
     "properties": {
-        "conversations": {"type": "array", "minItems": 2, "items": TURN},
-        "system": {"type": "string"},
+        "columns": {"type": "object", "additionalProperties": False, "properties": {k: STRING for k in DEFAULT_COLUMNS}},
+        "tags": {"type": "object", "additionalProperties": False, "properties": {k: STRING for k in TAG_NAMES}},
     },
 }
+EXAMPLE = {
+    "conversations": [
+        {"from": "human", "value": "北京明天天气怎么样？"},
+        {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": "北京"}}'},
+        {"from": "observation", "value": '{"weather": "晴", "high": 25}'},
+        {"from": "gpt", "value": "北京明天晴，最高 25 度。"},
+    ],
+    "system": "你是天气助手。",
+    "tools": '[{"name": "get_weather", "description": "查询天气", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]',
+}
 
 
-def _turn(turn: dict) -> tuple[str, str]:
-    role = turn.get("from", turn.get("role"))
-    text = turn.get("value", turn.get("content"))
-    if role in USER:
-        return "user", text
-    return ("assistant", text) if role in ASSISTANT else ("system", text)
+@dataclass(frozen=True)
+class Spelling:
+    """How one dataset names its columns, turn keys and roles; `roles` maps each accepted role to its default tag."""
+
+    messages: str
+    system: str
+    tools: str
+    role_keys: tuple[str, ...]
+    content_keys: tuple[str, ...]
+    roles: dict[str, str]
+
+    @classmethod
+    def of(cls, options: dict) -> "Spelling":
+        columns = {**DEFAULT_COLUMNS, **options.get("columns", {})}
+        if "tags" in options:
+            tags = {**DEFAULT_TAGS, **options["tags"]}
+            roles = {tags[f"{name}_tag"]: DEFAULT_TAGS[f"{name}_tag"] for name in ("user", "assistant", "observation", "function", "system")}
+            return cls(**columns, role_keys=(tags["role_tag"],), content_keys=(tags["content_tag"],), roles=roles)
+        # Without tags both spellings seen in the wild are read: from/value and role/content, human/gpt and user/assistant.
+        roles = {HUMAN: HUMAN, "user": HUMAN, GPT: GPT, "assistant": GPT, OBSERVATION: OBSERVATION, FUNCTION: FUNCTION, SYSTEM: SYSTEM}
+        return cls(**columns, role_keys=("from", "role"), content_keys=("value", "content"), roles=roles)
+
+    def schema(self) -> dict:
+        """Structure only (the turn rules are code below); its `properties` are also what is carried over."""
+        turn = {"type": "object", "properties": {key: {} for key in self.role_keys + self.content_keys}}
+        return {
+            "type": "object",
+            "required": [self.messages],
+            "properties": {
+                self.messages: {"type": "array", "minItems": 1, "items": turn},
+                self.system: STRING,
+                self.tools: {"type": ["string", "array"]},
+            },
+        }
 
 
-def to_target(record: dict) -> dict:
-    turns = [_turn(t) for t in record["conversations"]]
-    system = record.get("system", "")
-    if turns[0][0] == "system":
-        system, turns = turns[0][1], turns[1:]
-    roles = [role for role, _ in turns]
-    if len(turns) < 2 or len(turns) % 2 or roles != ["user", "assistant"] * (len(turns) // 2):
-        raise InvalidRecord("conversations", f"turns must alternate user/assistant and end with the assistant, got {roles}")
-    pairs = [[turns[i][1], turns[i + 1][1]] for i in range(0, len(turns), 2)]
-    target = {"instruction": pairs[-1][0], "input": "", "output": pairs[-1][1]}
+def _field(turn: dict, keys: tuple[str, ...], where: str, what: str) -> tuple[str, object]:
+    for key in keys:
+        if key in turn:
+            return f"{where}.{key}", turn[key]
+    raise InvalidRecord(where, f"no {what}: expected key {' or '.join(map(repr, keys))}")
+
+
+class Turn(NamedTuple):
+    role: str  # the default tag
+    text: str
+    written: str  # the role as the file spells it, for messages
+    role_field: str  # where it is in the record, for messages: "conversations[3].from"
+    text_field: str
+
+
+def read_turn(turn: dict, index: int, spelling: Spelling) -> Turn:
+    where = f"{spelling.messages}[{index}]"
+    role_field, role = _field(turn, spelling.role_keys, where, "role")
+    text_field, text = _field(turn, spelling.content_keys, where, "content")
+    if role not in spelling.roles:
+        raise InvalidRecord(role_field, f"unknown role {role!r}; roles are {', '.join(spelling.roles)}")
+    if not isinstance(text, str):
+        raise InvalidRecord(text_field, f"{text!r} is not of type 'string'")
+    return Turn(spelling.roles[role], text, role, role_field, text_field)
+
+
+def check_function_call(text: str, field: str) -> None:
+    # LLaMA-Factory parses these only when it tokenises, and stops the whole run on a bad one.
+    try:
+        calls = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord(field, f"a function call must be JSON {{\"name\", \"arguments\"}}: {exc.msg}") from None
+    for call in calls if isinstance(calls, list) else [calls]:
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str) or "arguments" not in call:
+            raise InvalidRecord(field, f"a function call must be JSON {{\"name\", \"arguments\"}} (or a list of them), got {text!r}")
+
+
+def tools_text(tools: str | list) -> str:
+    text = tools if isinstance(tools, str) else json.dumps(tools, ensure_ascii=False)
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRecord("tools", f"not a JSON list of function definitions: {exc.msg}") from None
+    if not isinstance(parsed, list) or not all(isinstance(t, dict) and ("name" in t or "function" in t) for t in parsed):
+        raise InvalidRecord("tools", "must be a JSON list of function definitions, each with a name")
+    return text
+
+
+def to_sharegpt(record: dict, spelling: Spelling) -> dict:
+    turns = [read_turn(turn, i, spelling) for i, turn in enumerate(record[spelling.messages])]
+    system = record.get(spelling.system, "")
+    if turns[0].role == SYSTEM:
+        system, turns = turns[0].text, turns[1:]
+    return target_record(turns, system, record.get(spelling.tools), spelling.messages)
+
+
+def target_record(turns: list[Turn], system: str, tools: str | list | None, messages_field: str) -> dict:
+    """The ShareGPT target record of turns already read, checked with LLaMA-Factory's ordering rules."""
+    conversation = []
+    for position, turn in enumerate(turns):
+        if turn.role not in EXPECTED[position % 2]:
+            written = repr(turn.written) if turn.written == turn.role else f"{turn.written!r} ({turn.role})"
+            raise InvalidRecord(turn.role_field, f"{written} where LLaMA-Factory expects {' or '.join(EXPECTED[position % 2])}")
+        if turn.role != OBSERVATION and not turn.text.strip():
+            raise InvalidRecord(turn.text_field, f"empty {turn.role} turn")
+        if turn.role == FUNCTION:
+            check_function_call(turn.text, turn.text_field)
+        conversation.append({"from": turn.role, "value": turn.text})
+    if len(conversation) % 2:
+        last = conversation[-1]["from"] if conversation else SYSTEM
+        raise InvalidRecord(messages_field, f"ends with a {last} turn; the last turn must be gpt or function_call, the answer the model learns")
+    target = {"conversations": conversation}
     if system:
         target["system"] = system
-    if len(pairs) > 1:
-        target["history"] = pairs[:-1]
+    if tools:
+        target["tools"] = tools_text(tools)
     return target
 
 
-@register_converter("sharegpt", options_schema={"type": "object", "additionalProperties": False})
+@register_converter("sharegpt", options_schema=OPTIONS_SCHEMA, example=EXAMPLE)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
-    return convert_records(paths, SCHEMA, to_target, skip_invalid)
+    spelling = Spelling.of(options)
+    return convert_records(paths, spelling.schema(), lambda record: to_sharegpt(record, spelling), skip_invalid)

@@ -1,4 +1,4 @@
-"""Alpaca and ShareGPT converters: target records, and every bad-input path named by file/record/field."""
+"""The Alpaca converter and the shared record loop: target records, every bad-input path named by file/record/field."""
 
 import pytest
 
@@ -19,14 +19,6 @@ def test_alpaca_keeps_optional_fields_only_when_present(fixtures):
     assert "history" not in records[0] and "system" not in records[0]
 
 
-def test_sharegpt_both_spellings_history_and_system(fixtures):
-    records = [e.record for e in convert("sharegpt", fixtures / "telecom/sharegpt.json").examples]
-    assert records == [
-        {"instruction": "查话费", "input": "", "output": "发送CXHF", "system": "客服", "history": [["你好", "您好"]]},
-        {"instruction": "退订彩铃", "input": "", "output": "发送0000到10086", "system": "你是客服"},
-    ]
-
-
 @pytest.mark.parametrize(
     "file, message",
     [
@@ -43,11 +35,6 @@ def test_alpaca_bad_input_names_file_location_and_field(fixtures, file, message)
         convert("alpaca", fixtures / "telecom" / file)
     assert str(info.value).endswith(message)
     assert str(info.value).startswith(str(fixtures / "telecom" / file))
-
-
-def test_sharegpt_turn_order_is_checked(fixtures):
-    with pytest.raises(RecordError, match=r"record 0: conversations: turns must alternate user/assistant"):
-        convert("sharegpt", fixtures / "telecom/sharegpt_bad_order.json")
 
 
 def test_skip_invalid_counts_reasons(fixtures):
