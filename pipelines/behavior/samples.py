@@ -6,6 +6,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipelines.behavior.events import ONE_LINE
 from pipelines.core.errors import DomaintuneError, InvalidRecord
+from pipelines.core.readers import (
+    LONE_SURROGATE,
+    SURROGATE_ESCAPE,
+    TOO_DEEP,
+    lone_surrogate,
+)
 from pipelines.core.schema import schema_problems
 
 INSTRUCTION = "下面是一位用户最近在 Windows 电脑上的操作记录，每行一个操作，按时间先后排列。请预测该用户的下一个操作，只输出一行，格式与记录相同。"
@@ -34,9 +40,14 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json
 
 def decode_json(text: str) -> Any:
     try:
-        return _DECODER.decode(text)
+        record = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidRecord("-", f"not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InvalidRecord("-", TOO_DEEP) from None
+    if SURROGATE_ESCAPE.search(text) and (field := lone_surrogate(record)) is not None:
+        raise InvalidRecord(field, LONE_SURROGATE)
+    return record
 
 
 def resolve_options(options: dict) -> dict:

@@ -1,11 +1,17 @@
 """Reading raw JSON / JSON Lines files into located records, with errors that name file and position."""
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import RecordError
+
+# A \uD800-\uDFFF escape; JSON joins a valid pair into one character, so only a lone one survives decoding.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+TOO_DEEP = "nested too deeply to read (Python's recursion limit); flatten the record"
+LONE_SURROGATE = "lone surrogate escape (\\uD800-\\uDFFF) is not valid Unicode; fix or remove it"
 
 
 def read_text(path: Path) -> str:
@@ -33,15 +39,52 @@ def iter_json_records(path: Path) -> Iterator[tuple[str, Any]]:
             if not line.strip():
                 continue
             try:
-                yield f"line {number}", json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise RecordError(str(path), f"line {number}", "-", f"not valid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise RecordError(str(path), f"line {number}", "-", TOO_DEEP) from None
+            yield f"line {number}", _checked(path, f"line {number}", record, SURROGATE_ESCAPE.search(line) is not None)
         return
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordError(str(path), f"line {exc.lineno} column {exc.colno}", "-", f"not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise RecordError(str(path), "file", "-", TOO_DEEP) from None
     if not isinstance(data, list):
         raise RecordError(str(path), "file", "(top level)", f"expected a JSON array of records, got {type(data).__name__}")
+    escaped = SURROGATE_ESCAPE.search(text) is not None
     for index, record in enumerate(data):
-        yield f"record {index}", record
+        yield f"record {index}", _checked(path, f"record {index}", record, escaped)
+
+
+def _checked(path: Path, location: str, record: Any, has_escape: bool) -> Any:
+    """The record, unless it holds a lone surrogate, which no UTF-8 file can store (the build would fail later)."""
+    field = lone_surrogate(record) if has_escape else None
+    if field is not None:
+        raise RecordError(str(path), location, field, LONE_SURROGATE)
+    return record
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def lone_surrogate(value: Any, where: str = "") -> str | None:
+    """The dotted path of the first string (value or key) holding a lone surrogate ("(record)" for the top), or None."""
+    if isinstance(value, str):
+        return None if _encodable(value) else (where or "(record)")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = f"{where}.{key}" if where else str(key)
+        if isinstance(key, str) and not _encodable(key):
+            return where or "(key)"
+        found = lone_surrogate(item, inner)
+        if found is not None:
+            return found
+    return None

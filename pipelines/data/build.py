@@ -1,16 +1,18 @@
 """`domaintune data`: raw inputs -> validated, de-duplicated, split datasets registered for LLaMA-Factory."""
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.converters.records import Conversion
+from pipelines.converters.records import Conversion, Example
 from pipelines.core import paths
-from pipelines.core.atomic import write_json
+from pipelines.core.errors import DomaintuneError
 from pipelines.core.registry import CONVERTERS
 from pipelines.core.tasks import Task
-from pipelines.data.dataset_info import entry_for, register
-from pipelines.data.sidecar import write_meta
+from pipelines.data.dataset_info import entry_for_keys
+from pipelines.data.publish import Staging, publish, write_records
+from pipelines.data.sidecar import meta_path, write_meta
 from pipelines.data.split import STRATEGIES
 
 
@@ -31,9 +33,10 @@ class BuildSummary:
 
 def deduplicate(conversion: Conversion) -> int:
     """Drop exact duplicate target records in place, keeping the first; return how many went."""
+    # A 16-byte digest per record, not the record's text: a million samples' keys would be another gigabyte.
     seen, kept = set(), []
     for example in conversion.examples:
-        key = json.dumps(example.record, ensure_ascii=False, sort_keys=True)
+        key = hashlib.blake2b(json.dumps(example.record, ensure_ascii=False, sort_keys=True).encode("utf-8", "surrogatepass"), digest_size=16).digest()
         if key not in seen:
             seen.add(key)
             kept.append(example)
@@ -42,35 +45,51 @@ def deduplicate(conversion: Conversion) -> int:
     return removed
 
 
-def with_system(records: list[dict], system: str | None) -> list[dict]:
-    if not system:
-        return records
-    return [r if r.get("system") else {**r, "system": system} for r in records]
+def with_system(record: dict, system: str | None) -> dict:
+    return record if not system or record.get("system") else {**record, "system": system}
+
+
+# What each split strategy needs for both sides to get at least one record (pipelines/data/split.py).
+SPLIT_NEEDS = {"random": "at least 2 usable records", "chronological": "at least one group (user) with 2 or more usable records"}
+
+
+def split(task: Task, examples: list[Example]) -> dict[str, list[Example]]:
+    """Train and val examples by dataset name; an empty side is refused, since training or evaluation would fail."""
+    cfg = task.config["split"]
+    train, val = STRATEGIES[cfg["strategy"]](examples, cfg["val_fraction"], cfg.get("seed", 0))
+    if not train or not val:
+        raise DomaintuneError(
+            f"{task.path}: {len(examples)} usable record(s) split into {len(train)} train and {len(val)} val; "
+            f"both splits need records, so the {cfg['strategy']} split needs {SPLIT_NEEDS[cfg['strategy']]}. "
+            "Nothing was published; the previous datasets are unchanged"
+        )
+    return {task.dataset_name("train"): train, task.dataset_name("val"): val}
 
 
 def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool = False, dataset_dir: Path | None = None) -> BuildSummary:
-    """Convert, split and register the task's datasets. Nothing is written unless every input converts."""
+    """Convert, split and publish the task's datasets as a unit (pipelines/data/publish.py): all or nothing."""
     dataset_dir = dataset_dir or paths.dataset_dir()
     source = task.config["source"]
     convert = CONVERTERS.get(source["converter"]).fn
     conversion = convert(inputs or task.source_paths, source.get("options", {}), skip_invalid)
     read = len(conversion.examples) + sum(conversion.skipped.values())
     duplicates = deduplicate(conversion)
-
-    split_cfg = task.config["split"]
-    train, val = STRATEGIES[split_cfg["strategy"]](conversion.examples, split_cfg["val_fraction"], split_cfg.get("seed", 0))
-    outputs = {task.dataset_name("train"): [e.record for e in train], task.dataset_name("val"): [e.record for e in val]}
-    metas = {task.dataset_name("train"): [e.meta for e in train], task.dataset_name("val"): [e.meta for e in val]}
+    outputs = split(task, conversion.examples)
     if task.scenarios_path:
-        outputs[task.dataset_name("scenarios")] = [e.record for e in CONVERTERS.get("alpaca").fn([task.scenarios_path], {}, False).examples]
+        outputs[task.dataset_name("scenarios")] = CONVERTERS.get("alpaca").fn([task.scenarios_path], {}, False).examples
 
     system = task.config.get("system")
-    entries = {}
-    for name, records in outputs.items():
-        records = with_system(records, system)
-        write_json(dataset_dir / f"{name}.json", records)
-        if any(metas.get(name, [])):
-            write_meta(dataset_dir, name, metas[name])
-        entries[name] = entry_for(f"{name}.json", records)
-    register(entries, dataset_dir)
-    return BuildSummary(task.name, read, duplicates, {n: len(r) for n, r in outputs.items()}, dict(conversion.skipped))
+    with Staging(dataset_dir, task.name) as staging:
+        files, entries, stale = [], {}, []
+        for name, examples in outputs.items():
+            keys = write_records(staging.path(f"{name}.json"), (with_system(e.record, system) for e in examples))
+            files.append(f"{name}.json")
+            entries[name] = entry_for_keys(f"{name}.json", keys)
+            sidecar = meta_path(staging.dir, name)
+            if any(e.meta for e in examples):
+                write_meta(staging.dir, name, [e.meta for e in examples])
+                files.append(sidecar.name)
+            else:
+                stale.append(sidecar.name)  # a sidecar left from an earlier build would no longer line up
+        publish(dataset_dir, staging, files, entries, stale)
+    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipelines.core.errors import RecordError
+from pipelines.core.errors import DomaintuneError, RecordError
 from pipelines.core.tasks import load_task
 from pipelines.data.build import build_task
 
@@ -36,7 +36,8 @@ def test_rebuild_is_byte_identical(telecom, dataset_dir):
     first = {p.name: p.read_bytes() for p in dataset_dir.iterdir()}
     build_task(telecom, dataset_dir=dataset_dir)
     assert {p.name: p.read_bytes() for p in dataset_dir.iterdir()} == first
-    assert set(first) == {"dataset_info.json", "telecom_train.json", "telecom_val.json", "telecom_scenarios.json"}
+    # No staging folder is left behind; only the lock file beside the published set.
+    assert set(first) == {"dataset_info.json", ".dataset_info.json.lock", "telecom_train.json", "telecom_val.json", "telecom_scenarios.json"}
 
 
 def test_registration_keeps_other_entries_and_uses_llamafactory_columns(telecom, fixtures, dataset_dir):
@@ -45,7 +46,8 @@ def test_registration_keeps_other_entries_and_uses_llamafactory_columns(telecom,
     build_task(telecom, [fixtures / "telecom/good.json"], dataset_dir=dataset_dir)
     info = read(dataset_dir / "dataset_info.json")
     assert info["my_data"] == other["my_data"]
-    assert list(info) == ["my_data", "telecom_train", "telecom_val", "telecom_scenarios"]
+    # Sorted, so the file is the same whichever task was built first.
+    assert list(info) == ["my_data", "telecom_scenarios", "telecom_train", "telecom_val"]
     assert info["telecom_val"] == {
         "file_name": "telecom_val.json",
         "formatting": "alpaca",
@@ -74,3 +76,94 @@ def test_skip_invalid_builds_the_rest(telecom, fixtures, dataset_dir):
     assert summary.read == 3 and summary.skipped == {"output: 42 is not of type 'string'": 1}
     assert summary.counts["telecom_train"] + summary.counts["telecom_val"] == 2
     assert "  skipped 1: output: 42 is not of type 'string'" in summary.lines()
+
+
+def snapshot(directory):
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+@pytest.fixture
+def published(telecom, fixtures, dataset_dir):
+    """A good telecom set already published; returns its bytes, which a failed build must leave as they are."""
+    build_task(telecom, [fixtures / "telecom/good.json"], dataset_dir=dataset_dir)
+    return snapshot(dataset_dir)
+
+
+def write_input(path, records):
+    path.write_text(json.dumps(records, ensure_ascii=True), encoding="utf-8")
+    return path
+
+
+GOOD = [{"instruction": f"问题{i}", "input": "", "output": f"回答{i}"} for i in range(6)]
+
+
+def test_lone_surrogate_is_one_line_error_and_keeps_previous_set(telecom, dataset_dir, published, tmp_path):
+    # Issue 8 case 1: "\ud800" used to reach the writer and fail with a bare UnicodeEncodeError half-way.
+    bad = write_input(tmp_path / "bad.json", GOOD + [{"instruction": "q", "input": "", "output": "x\ud800y"}])
+    with pytest.raises(RecordError) as caught:
+        build_task(telecom, [bad], dataset_dir=dataset_dir)
+    assert str(caught.value) == f"{bad}: record 6: output: lone surrogate escape (\\uD800-\\uDFFF) is not valid Unicode; fix or remove it"
+    assert snapshot(dataset_dir) == published
+
+
+def test_interrupt_while_writing_leaves_previous_set_byte_identical(telecom, dataset_dir, published, tmp_path, monkeypatch):
+    # Issue 8 case 1: Ctrl-C after train was written used to leave a new train beside the old val.
+    from pipelines.data import build
+
+    written = []
+
+    def interrupted_after_first(path, records):
+        if written:
+            raise KeyboardInterrupt
+        written.append(path)
+        return real(path, records)
+
+    real = build.write_records
+    monkeypatch.setattr(build, "write_records", interrupted_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        build_task(telecom, [write_input(tmp_path / "new.json", GOOD)], dataset_dir=dataset_dir)
+    assert written and snapshot(dataset_dir) == published  # no staging folder left either
+
+
+def test_failure_during_the_switch_puts_the_previous_files_back(telecom, dataset_dir, published, tmp_path, monkeypatch):
+    from pipelines.data import publish
+
+    calls = []
+    real = publish.os.replace
+
+    def fail_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # train is already switched when val fails
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(publish.os, "replace", fail_second)
+    with pytest.raises(OSError):
+        build_task(telecom, [write_input(tmp_path / "new.json", GOOD)], dataset_dir=dataset_dir)
+    assert snapshot(dataset_dir) == published
+
+
+@pytest.mark.parametrize(
+    "records, skip_invalid, counts",
+    [
+        ([], False, "0 usable record(s) split into 0 train and 0 val"),
+        ([{"instruction": "q", "input": "", "output": 1}] * 3, True, "0 usable record(s) split into 0 train and 0 val"),
+        (GOOD[:1], False, "1 usable record(s) split into 1 train and 0 val"),
+    ],
+    ids=["empty", "all-invalid-skipped", "one-record"],
+)
+def test_empty_split_is_refused_and_keeps_previous_set(telecom, dataset_dir, published, tmp_path, records, skip_invalid, counts):
+    # Issue 8 case 2: these used to publish `[]` (or an empty val) with exit 0.
+    path = write_input(tmp_path / "few.json", records)
+    with pytest.raises(DomaintuneError) as caught:
+        build_task(telecom, [path], skip_invalid=skip_invalid, dataset_dir=dataset_dir)
+    message = str(caught.value)
+    assert message.startswith(f"{telecom.path}: {counts}; ") and "needs at least 2 usable records" in message
+    assert len(message.splitlines()) == 1
+    assert snapshot(dataset_dir) == published
+
+
+def test_stale_sidecar_of_an_earlier_build_is_removed(telecom, fixtures, dataset_dir):
+    (dataset_dir / "telecom_val.meta.jsonl").write_text("{}\n", encoding="utf-8")
+    build_task(telecom, [fixtures / "telecom/good.json"], dataset_dir=dataset_dir)
+    assert not (dataset_dir / "telecom_val.meta.jsonl").exists()
