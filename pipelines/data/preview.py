@@ -2,6 +2,8 @@
 
 This is exactly what LLaMA-Factory will feed the model (its own Template class does the rendering), so a
 user sees the prompt, the label tokens the loss is computed on, and any truncation before paying for a GPU.
+ShareGPT records show their tools where the template puts them (Qwen: a "# Tools" block in the system prompt),
+and their function calls as trained label tokens, as LLaMA-Factory trains them.
 """
 
 import json
@@ -28,7 +30,14 @@ class RenderedSample:
         return self.prompt_tokens + self.label_tokens > self.cutoff_len
 
 
+# ShareGPT target tags (pipelines/converters/__init__.py) -> LLaMA-Factory's Role values.
+SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "function_call": "function", "observation": "observation"}
+
+
 def to_messages(record: dict) -> list[dict]:
+    """LLaMA-Factory's messages of an Alpaca or ShareGPT target record."""
+    if "conversations" in record:
+        return [{"role": SHAREGPT_ROLES[turn["from"]], "content": turn["value"]} for turn in record["conversations"]]
     messages = []
     for user, assistant in record.get("history", []):
         messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
@@ -49,7 +58,7 @@ def load_template(task: Task):
 
 
 def render(task: Task, record: dict, tokenizer, template) -> RenderedSample:
-    pairs = template.encode_multiturn(tokenizer, to_messages(record), record.get("system"))
+    pairs = template.encode_multiturn(tokenizer, to_messages(record), record.get("system"), record.get("tools"))
     segments, prompt_tokens, label_tokens = [], 0, 0
     for prompt_ids, response_ids in pairs:
         segments += [(tokenizer.decode(prompt_ids), False), (tokenizer.decode(response_ids), True)]

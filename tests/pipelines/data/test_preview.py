@@ -45,3 +45,25 @@ def test_system_prompt_and_truncation_flag():
     sample = render(task, long, tokenizer, tmpl)
     assert sample.segments[0][0].startswith("<|im_start|>system\n你是客服。<|im_end|>\n")
     assert sample.truncated and sample.prompt_tokens > task.train["cutoff_len"]
+
+
+def test_sharegpt_tools_are_shown_in_the_prompt_and_function_calls_are_trained():
+    task = task_with("qwen", False)
+    tokenizer, tmpl = load_template(task)
+    record = {
+        "conversations": [
+            {"from": "human", "value": "北京天气？"},
+            {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": "北京"}}'},
+            {"from": "observation", "value": "晴"},
+            {"from": "gpt", "value": "北京晴。"},
+        ],
+        "system": "你是助手。",
+        "tools": '[{"name": "get_weather", "description": "查询天气", "parameters": {"type": "object", "properties": {}}}]',
+    }
+    sample = render(task, record, tokenizer, tmpl)
+    prompts = [text for text, is_label in sample.segments if not is_label]
+    labels = [text for text, is_label in sample.segments if is_label]
+    assert prompts[0].startswith("<|im_start|>system\n你是助手。\n\n# Tools")
+    assert '"name": "get_weather", "description": "查询天气"' in prompts[0]
+    assert labels == ['<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京"}}\n</tool_call><|im_end|>\n', "北京晴。<|im_end|>\n"]
+    assert prompts[1] == "<|im_start|>user\n<tool_response>\n晴\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
