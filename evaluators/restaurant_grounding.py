@@ -1,0 +1,152 @@
+"""Grounding of restaurant recommendations in the agent's tool results: checks a judge model cannot make.
+
+The recommended names are read from an answer's numbered list (`1.`, `1、`, `(1)`, full- or half-width, inline
+or one per line); a name runs from its marker to the first separator (` - `, `:`, `,`, `;`, `。`, a line
+break). A name is grounded when it is one of the context's POIs after NFKC folding (full-width parentheses and
+digits become half-width), case folding and whitespace removal. A name without a branch suffix, `东北人家` for
+`东北人家(人民大学店)`, is grounded when exactly one POI has that base name; a wrong branch is not. A name repeated
+in one answer counts once.
+
+    poi_grounded   grounded names / recommended names
+    within_radius  grounded names with distance_m <= radius_m / grounded names with both known
+    within_budget  grounded names with budget[0] <= avg_price <= budget[1] / grounded names with both known
+    cuisine_match  grounded names whose cuisine is one of the preferences / grounded names with both known
+    hallucinated   answers naming at least one restaurant not in the POIs / answers
+A rate whose denominator is zero is None (reported as "-"), never 0.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pipelines.core.text import strip_think
+
+RATES = ("poi_grounded", "within_radius", "within_budget", "cuisine_match", "hallucinated")
+RECOMMEND = 3
+
+# "(1)" anywhere (its parentheses delimit it); "1." "1、" "1)" only at the start of a line or after a separator,
+# so "评分4.6" and "1.45公里" are not markers.
+MARKER = re.compile(r"\((\d{1,2})\)|(?:^|(?<=[\s:;,。!?*、]))(\d{1,2})\s*[.、)](?!\d)", re.MULTILINE)
+SEPARATOR = re.compile(r"\s+[-–—]|[-–—]\s+|[–—]|[:;,。!?\n]|(?=地址|评分|距离|人均)")
+DECORATION = " \t*\"'“”‘’「」『』《》【】"
+BRANCH = re.compile(r"\([^()]*\)$")
+
+
+def fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def parse_names(answer: str) -> list[str]:
+    """Recommended restaurant names in list order, each once, as written (after NFKC folding)."""
+    text = unicodedata.normalize("NFKC", strip_think(answer))
+    expected, starts = 1, []
+    for match in MARKER.finditer(text):
+        # Only 1, 2, 3, ... in order: a stray "(2)" inside prose does not start a list.
+        if int(match.group(1) or match.group(2)) == expected:
+            starts.append((match.start(), match.end()))
+            expected += 1
+    names = []
+    for (_, end), (next_start, _) in zip(starts, starts[1:] + [(len(text), None)]):
+        name = SEPARATOR.split(text[end:next_start], maxsplit=1)[0].strip(DECORATION)
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def find_poi(name: str, pois: list[dict]) -> dict | None:
+    folded = fold(name)
+    for poi in pois:
+        if fold(poi["name"]) == folded:
+            return poi
+    if BRANCH.search(folded):
+        return None
+    same_base = [poi for poi in pois if BRANCH.sub("", fold(poi["name"])) == folded]
+    return same_base[0] if len(same_base) == 1 else None
+
+
+@dataclass
+class Tally:
+    """Numerator and denominator of each rate, summed over answers."""
+
+    answers: int = 0
+    named: int = 0  # answers with at least one parsed name
+    names: int = 0
+    grounded: int = 0
+    radius: tuple[int, int] = (0, 0)
+    budget: tuple[int, int] = (0, 0)
+    cuisine: tuple[int, int] = (0, 0)
+    hallucinating: int = 0
+
+    def add(self, answer: str, context: dict) -> None:
+        names = parse_names(answer)
+        found = [find_poi(name, context["pois"]) for name in names]
+        grounded = [poi for poi in found if poi is not None]
+        self.answers += 1
+        self.named += bool(names)
+        self.names += len(names)
+        self.grounded += len(grounded)
+        self.hallucinating += len(grounded) < len(names)
+        self.radius = _count(self.radius, [_within_radius(p, context) for p in grounded])
+        self.budget = _count(self.budget, [_within_budget(p, context) for p in grounded])
+        self.cuisine = _count(self.cuisine, [_cuisine_match(p, context) for p in grounded])
+
+    def metrics(self) -> dict:
+        return {
+            "answers": self.answers,
+            "named": self.named,
+            "names": self.names,
+            "poi_grounded": _rate(self.grounded, self.names),
+            "within_radius": _rate(*self.radius),
+            "within_budget": _rate(*self.budget),
+            "cuisine_match": _rate(*self.cuisine),
+            "hallucinated": _rate(self.hallucinating, self.answers),
+        }
+
+
+def _within_radius(poi: dict, context: dict) -> bool | None:
+    if "radius_m" not in context:
+        return None
+    return poi["distance_m"] <= context["radius_m"]
+
+
+def _within_budget(poi: dict, context: dict) -> bool | None:
+    if "budget" not in context or "avg_price" not in poi:
+        return None
+    low, high = context["budget"]
+    return low <= poi["avg_price"] <= high
+
+
+def _cuisine_match(poi: dict, context: dict) -> bool | None:
+    if not context.get("preferences") or "cuisine" not in poi:
+        return None
+    return poi["cuisine"] in context["preferences"]
+
+
+def _count(total: tuple[int, int], checks: list[bool | None]) -> tuple[int, int]:
+    known = [c for c in checks if c is not None]
+    return total[0] + sum(known), total[1] + len(known)
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def grounding(answers: list[str], contexts: list[dict]) -> dict:
+    """The rates over answers paired with their contexts."""
+    tally = Tally()
+    for answer, context in zip(answers, contexts, strict=True):
+        tally.add(answer, context)
+    return tally.metrics()
+
+
+def nearest_three(context: dict) -> str:
+    """The rule baseline: the three POIs nearest to the user, whatever the budget and tastes, in the agent's words."""
+    nearest = sorted(context["pois"], key=lambda p: p["distance_m"])[:RECOMMEND]
+    if not nearest:
+        return "抱歉，附近没有找到餐厅。"
+    items = []
+    for number, poi in enumerate(nearest, start=1):
+        facts = [f"地址：{poi['address']}" if poi.get("address") else "", f"评分{poi['rating']}" if "rating" in poi else "",
+                 f"距离{poi['distance_m']:g}米", f"人均{poi['avg_price']:g}元" if "avg_price" in poi else ""]
+        items.append(f"{number}. {poi['name']} - " + "，".join(f for f in facts if f))
+    return f"为您推荐以下{len(nearest)}家餐厅：" + "；".join(items) + "。"
