@@ -1,0 +1,42 @@
+"""Judge answers already paid for, keyed by (model, rubric, prompt), in one SQLite file.
+
+Each answer is committed as it arrives (one transaction per answer, so an interrupted run keeps what it got and
+never leaves a half-written file); a re-run sends only the prompts that have no answer yet. Only the judge's
+text is stored: no endpoint, no header, no API key.
+"""
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+
+def cache_key(model: str, rubric: str, messages: list[dict]) -> str:
+    prompt = json.dumps(messages, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256("\x1f".join((model, rubric, prompt)).encode("utf-8")).hexdigest()
+
+
+class AnswerCache:
+    def __init__(self, path: Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, rubric TEXT, answer TEXT)")
+        self._db.commit()
+
+    def get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT answer FROM answers WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, key: str, model: str, rubric: str, answer: str) -> None:
+        with self._db:  # commits on success, rolls back on error
+            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)", (key, model, rubric, answer))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "AnswerCache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

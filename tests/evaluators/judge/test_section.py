@@ -1,0 +1,77 @@
+import json
+
+import pytest
+
+from evaluators.base import EvalInput
+from evaluators.judge.client import JudgeConfig
+from evaluators.judge.section import judge_section
+from pipelines.core.errors import DomaintuneError
+from pipelines.core.tasks import Task
+from pipelines.data.dataset_info import entry_for, register
+
+SECRET = "sk-section-secret"
+CASES = ["score3", "score5", "score9", "malformed"]
+
+
+@pytest.fixture
+def inp(tmp_path):
+    dataset_dir = tmp_path / "dataset_info"
+    dataset_dir.mkdir()
+    records = [{"instruction": f"case:{c}", "input": f"问题{i}", "output": f"回答{i}"} for i, c in enumerate(CASES)]
+    (dataset_dir / "t_val.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    register({"t_val": entry_for("t_val.json", records)}, dataset_dir)
+    rows = [{"prompt": "p", "predict": f"<think>\n\n</think>\n\n模型{i}", "label": f"<think>\n\n</think>\n\n回答{i}"} for i in range(4)]
+    task = Task("t", {"description": "d", "eval": {"evaluator": "x"}}, tmp_path / "t.yaml")
+    return EvalInput(task=task, predictions={"adapter": rows, "base": rows[:2]}, scenarios={}, out_dir=tmp_path / "eval",
+                     options={"evaluator": "x", "judge": {}}, sources={}, dataset_dir=dataset_dir)
+
+
+@pytest.fixture
+def config(fake_judge, monkeypatch):
+    monkeypatch.setenv("SECTION_KEY", SECRET)
+    return JudgeConfig(base_url=fake_judge.base_url, model="judge-m", api_key_env="SECTION_KEY", max_retries=0)
+
+
+def test_records_and_each_variant_are_judged_and_paired(inp, config, fake_judge):
+    inp.out_dir.mkdir()
+    metrics, report = judge_section(inp, config)
+    sets = metrics["sets"]
+    assert list(sets) == ["data_quality (records)", "model_performance (adapter)", "model_performance (base)"]
+    assert [(s["items"], s["scored"], s["parse_failures"]) for s in sets.values()] == [(4, 3, 1), (4, 3, 1), (2, 2, 0)]
+    assert sets["data_quality (records)"]["overall"] == {"mean": 17 / 3, "min": 3, "max": 9}
+    # Both rubrics score the same three records 3, 5, 9: identical item means correlate perfectly.
+    assert metrics["pearson"]["pairs"] == 3 and metrics["pearson"]["r"] == pytest.approx(1.0)
+    assert "1.000 over 3 items" in report and "parse failures 1" in report
+    for png in ("judge_dimensions.png", "judge_distribution.png", "judge_correlation.png"):
+        assert (inp.out_dir / png).stat().st_size > 0 and f"]({png})" in report
+    # The base model's two answers are the adapter's word for word: same prompt, so the cache answers them.
+    assert fake_judge.hits == {"score3": 2, "score5": 2, "score9": 2, "malformed": 2}
+    assert (sets["model_performance (base)"]["calls"], sets["model_performance (base)"]["cached"]) == (0, 2)
+    prompts = [r["messages"][1]["content"] for r in fake_judge.requests]
+    assert any("【模型回答】模型0" in p and "【参考答案】回答0" in p for p in prompts)  # thinking removed
+    assert SECRET not in report and SECRET not in json.dumps(metrics)
+
+
+def test_a_rerun_is_served_from_the_cache(inp, config, fake_judge):
+    inp.out_dir.mkdir()
+    first, _ = judge_section(inp, config)
+    hits = sum(fake_judge.hits.values())
+    second, report = judge_section(inp, config)
+    assert sum(fake_judge.hits.values()) == hits
+    assert all(s["calls"] == 0 for s in second["sets"].values()) and second["pearson"] == first["pearson"]
+    assert SECRET.encode() not in (inp.out_dir / "judge_cache.sqlite").read_bytes()
+
+
+def test_max_items_limits_the_cost(inp, config, fake_judge):
+    inp.out_dir.mkdir()
+    inp.options["judge"] = {"max_items": 2}
+    metrics, _ = judge_section(inp, config)
+    assert [s["items"] for s in metrics["sets"].values()] == [2, 2, 2]
+    assert metrics["pearson"] == {"between": ["data_quality", "model_performance (adapter)"], "r": None, "pairs": 2}
+
+
+def test_predictions_from_another_dataset_build_are_refused(inp, config):
+    inp.predictions["adapter"][1] = {**inp.predictions["adapter"][1], "label": "别的回答"}
+    inp.sources["adapter"] = "run/predict/adapter/generated_predictions.jsonl"
+    with pytest.raises(DomaintuneError, match=r"generated_predictions.jsonl: line 2: label: is not the output of validation record 1"):
+        judge_section(inp, config)
