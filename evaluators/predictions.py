@@ -6,6 +6,7 @@ from pathlib import Path
 from pipelines.core.errors import RecordError
 from pipelines.core.layout import SEGMENTS_FILE
 from pipelines.core.readers import iter_json_records
+from pipelines.core.text import strip_think
 
 FIELDS = ("prompt", "predict", "label")
 
@@ -37,3 +38,16 @@ def load_segments(path: Path) -> dict[str, list[dict]]:
         out[segment["split"]] = rows[start : start + segment["n"]]
         start += segment["n"]
     return out
+
+
+def check_labels(rows: list[dict], records: list[dict], source: str) -> None:
+    """Row i must answer record i of the validation set: its label is that record's output (whitespace aside).
+
+    Evaluators that join predictions to dataset records or sidecars by position call this first, so predictions
+    from an earlier build of the dataset are refused instead of being scored against the wrong records."""
+    if len(rows) > len(records):
+        raise RecordError(source, "file", "-", f"{len(rows)} predictions but the validation set has {len(records)} records")
+    for index, (row, record) in enumerate(zip(rows, records)):
+        if strip_think(row["label"]).split() != record["output"].split():
+            raise RecordError(source, f"line {index + 1}", "label",
+                              f"is not the output of validation record {index}; predict again after `domaintune data`")

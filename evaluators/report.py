@@ -5,7 +5,9 @@ from pathlib import Path
 
 import yaml
 
-from evaluators.base import EVALUATORS, EvalInput
+from evaluators.base import EVALUATORS, EvalInput, EvalResult
+from evaluators.judge.client import JudgeConfig
+from evaluators.judge.section import judge_section
 from evaluators.plots import loss_curve
 from evaluators.predictions import load_segments
 from pipelines.core.atomic import write_json, write_text
@@ -30,8 +32,8 @@ def trained_model(run: RunLayout) -> str:
     return recipe.get("model_name_or_path", "unknown")
 
 
-def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path:
-    """Evaluate and write the report; returns the report's path."""
+def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: JudgeConfig | None = None) -> Path:
+    """Evaluate and write the report; returns the report's path. With `judge`, an LLM judge scores too (any task)."""
     run = RunLayout.containing(predictions)
     files = variant_files(predictions)
     out_dir = Path(out_dir) if out_dir else run.eval_dir if run else Path(predictions).parent / "eval"
@@ -47,6 +49,9 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None) -> Path
         dataset_dir=dataset_dir(),
     )
     result = EVALUATORS.get(task.eval["evaluator"]).fn(inp)
+    if judge is not None:
+        judge_metrics, judge_md = judge_section(inp, judge)
+        result = EvalResult({**result.metrics, "judge": judge_metrics}, result.report_md + "\n\n" + judge_md)
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",

@@ -56,12 +56,22 @@ def predict_cmd(task, adapter, base_only, skip_base, model, overrides):
 @task_option()
 @click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False), help="generated_predictions.jsonl; default: the latest run's.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="Report directory; default <run>/eval.")
-def eval_cmd(task, predictions, output):
+@click.option("--judge-base-url", help="OpenAI-compatible endpoint of a judge model (e.g. http://127.0.0.1:8000/v1): adds LLM-judge scores.")
+@click.option("--judge-model", help="Model name the judge endpoint serves (required with --judge-base-url).")
+@click.option("--judge-api-key-env", default="JUDGE_API_KEY", show_default=True,
+              help="NAME of the environment variable holding the judge's API key; the key is never printed or written.")
+def eval_cmd(task, predictions, output, judge_base_url, judge_model, judge_api_key_env):
     """Score predictions and write metrics.json, report.md and plots.
 
     Example: domaintune eval --task telecom --predictions runs/<run>/predict/adapter/generated_predictions.jsonl
+    With a judge: JUDGE_API_KEY=... domaintune eval --task restaurant --judge-base-url https://api.example.com/v1 --judge-model gpt-4o
     """
+    from evaluators.judge.client import JudgeConfig
     from evaluators.report import evaluate
+
+    if bool(judge_base_url) != bool(judge_model):
+        raise click.UsageError("--judge-base-url and --judge-model go together")
+    judge = JudgeConfig(judge_base_url, judge_model, judge_api_key_env) if judge_base_url else None
 
     if predictions is None:
         run = RunLayout.latest(task.name)
@@ -69,7 +79,7 @@ def eval_cmd(task, predictions, output):
         predictions = next((p for p in candidates if p.exists()), None)
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
-    click.echo(f"report: {evaluate(task, predictions, output)}")
+    click.echo(f"report: {evaluate(task, predictions, output, judge)}")
 
 
 @click.command("export")

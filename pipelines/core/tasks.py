@@ -66,7 +66,8 @@ def load_task_file(path: Path) -> Task:
     if config["name"] != path.stem:
         raise DomaintuneError(f"{path}: name: {config['name']!r} must match the file name {path.stem!r}")
     source = config["source"]
-    evaluation = {k: v for k, v in config["eval"].items() if k != "evaluator"}
+    # `judge` belongs to the report (any task may have it; the task schema checks it), not to the evaluator.
+    evaluation = {k: v for k, v in config["eval"].items() if k not in ("evaluator", "judge")}
     problems = _plugin_problems(CONVERTERS, source["converter"], source.get("options", {}), "source.options")
     problems += _plugin_problems(EVALUATORS, config["eval"]["evaluator"], evaluation, "eval")
     if problems:
