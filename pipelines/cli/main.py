@@ -3,27 +3,58 @@
 Commands live in one small module per group (data, models, plan, run, demo, behavior); this module wires them.
 """
 
+import signal
+
 import click
 
 from pipelines.cli import behavior, data, demo, models, plan, run
-from pipelines.core.errors import DomaintuneError
+from pipelines.core.errors import DomaintuneError, Interrupted
 
 COMMAND_MODULES = (data, models, plan, run, demo, behavior)
 
 
+# Exit codes (README "Exit codes"): 1 data or user error, 2 usage error (click's own), 3 a bug,
+# 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM), as a shell reports it.
+USER_ERROR, BUG = 1, 3
+
+
 class Group(click.Group):
-    """Turns user errors into one line on stderr and exit code 2, never a traceback."""
+    """Every error is one line on stderr and a documented exit code; the traceback only with --debug."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except DomaintuneError as exc:
-            raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Interrupted as exc:
+            click.echo(f"Stopped: {exc}", err=True)
+            ctx.exit(128 + exc.signum)
+        except KeyboardInterrupt:
+            click.echo("Stopped: Ctrl-C", err=True)
+            ctx.exit(128 + signal.SIGINT)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"Error: {one_line(exc)}", err=True)
+            ctx.exit(USER_ERROR if isinstance(exc, DomaintuneError | OSError) else BUG)
+
+
+def one_line(exc: Exception) -> str:
+    if isinstance(exc, DomaintuneError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename:  # a file the user named is missing or unreadable
+        return f"{exc.filename}: {exc.strerror or exc}"
+    first = next(iter(str(exc).strip().splitlines()), "")
+    return f"unexpected {type(exc).__name__}: {first[:300]} (a bug: rerun with --debug for the traceback and report it)"
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
-    """domaintune: raw domain data -> LLaMA-Factory datasets -> LoRA adapter -> evaluated report."""
+@click.option("--debug", is_flag=True, envvar="DOMAINTUNE_DEBUG", help="Show the full traceback of an error.")
+def cli(debug):
+    """domaintune: raw domain data -> LLaMA-Factory datasets -> LoRA adapter -> evaluated report.
+
+    Exit codes: 0 ok, 1 data or user error, 2 usage error, 3 a bug (rerun with --debug), 130/143 stopped by Ctrl-C/SIGTERM.
+    """
 
 
 for module in COMMAND_MODULES:

@@ -53,3 +53,35 @@ def test_overrides_are_typed_like_yaml_but_keep_strategy_words():
         "bf16": True,
         "save_strategy": "no",
     }
+
+
+def test_usage_error_exits_2(runner):
+    result = runner.invoke(cli, ["data", "--no-such-option"])
+    assert result.exit_code == 2
+
+
+def test_unexpected_error_is_one_line_and_exit_3_unless_debug(runner, monkeypatch):
+    # Issue 8 case 6: a bug must not dump a traceback on the user, but --debug must still show it.
+    from pipelines.cli import data
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(data, "task_names", boom)
+    result = runner.invoke(cli, ["data"])
+    assert result.exit_code == 3
+    assert result.output == "Error: unexpected ZeroDivisionError: division by zero (a bug: rerun with --debug for the traceback and report it)\n"
+    debug = runner.invoke(cli, ["--debug", "data"])
+    assert isinstance(debug.exception, ZeroDivisionError)
+
+
+def test_missing_file_is_a_user_error(runner, monkeypatch, tmp_path):
+    from pipelines.cli import data
+
+    def missing(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "glossary.txt"))
+
+    monkeypatch.setattr(data, "task_names", missing)
+    result = runner.invoke(cli, ["data"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'glossary.txt'}: No such file or directory\n"
