@@ -16,7 +16,7 @@ events (same user, time, event and fields: collectors that log twice) are remove
 
 import csv
 import io
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import count
@@ -116,9 +116,10 @@ def _csv_record(header: list[str], row: list[str]) -> dict:
 FORMATS = {".jsonl": _jsonl, ".csv": _csv, ".txt": _txt}
 
 
-def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tuple[list[LoggedEvent], Counter]:
-    """Every valid event of every file, rendered; bad records stop the run or, with skip_invalid, are counted."""
-    events, skipped, seq = [], Counter(), count()
+def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tuple[list[LoggedEvent], Conversion]:
+    """Every valid event of every file, rendered; bad records stop the run or, with skip_invalid, are counted
+    in the (still sample-less) Conversion returned beside them."""
+    events, skipped, seq = [], Conversion(examples=[]), count()
     zone = options.get("zone", DEFAULT_ZONE)
     for path in map(Path, paths):
         if path.suffix not in FORMATS:
@@ -133,7 +134,7 @@ def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tup
             except InvalidRecord as exc:
                 if not skip_invalid:
                     raise RecordError(str(path), f"line {number}", exc.field, exc.reason) from None
-                skipped[f"{exc.field}: {exc.reason}"] += 1
+                skipped.skip(f"{path}: line {number}", f"{exc.field}: {exc.reason}")
                 continue
             events.append(LoggedEvent(record["ts"], next(seq), record["user"], render(record)))
     return events, skipped
@@ -184,11 +185,11 @@ EXAMPLE = {"user": "u1", "ts": "2025-05-27T08:42:30.250+08:00", "event": "web_vi
 @register_converter("behavior_log", options_schema=OPTIONS_SCHEMA, example=EXAMPLE)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     options = resolve_options(options)
-    events, skipped = read_events(paths, options, skip_invalid)
-    examples, distinct = [], 0
+    events, conversion = read_events(paths, options, skip_invalid)
+    distinct = 0
     for session in sessions(events, options["session_gap_minutes"]):
         distinct += len(session)
-        examples.extend(samples(session, options["context_events"]))
+        conversion.examples.extend(samples(session, options["context_events"]))
     if len(events) > distinct:
-        skipped[DUPLICATE] = len(events) - distinct
-    return Conversion(examples=examples, skipped=skipped)
+        conversion.skipped[DUPLICATE] = len(events) - distinct
+    return conversion

@@ -32,11 +32,14 @@ class Example:
 class Conversion:
     examples: list[Example]
     skipped: Counter = field(default_factory=Counter)  # reason -> count, filled only with skip_invalid
-    skipped_at: list[str] = field(default_factory=list)  # "file: record N" of the first SKIPPED_SHOWN skipped records
+    invalid: int = 0  # records skipped as invalid (skip_invalid)
+    skipped_at: list[str] = field(default_factory=list)  # "file: record N" of the first SKIPPED_SHOWN of them
     dropped: Counter = field(default_factory=Counter)  # input field not carried over -> records that had it
 
     def skip(self, where: str, reason: str) -> None:
+        """Count an invalid record under its reason, and name it while fewer than SKIPPED_SHOWN are named."""
         self.skipped[reason] += 1
+        self.invalid += 1
         if len(self.skipped_at) < SKIPPED_SHOWN:
             self.skipped_at.append(where)
 

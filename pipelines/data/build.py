@@ -11,6 +11,7 @@ from pipelines.core.errors import DomaintuneError
 from pipelines.core.registry import CONVERTERS
 from pipelines.core.tasks import Task
 from pipelines.data.dataset_info import entry_for_keys
+from pipelines.data.placeholders import fill_placeholders
 from pipelines.data.publish import Staging, publish, write_records
 from pipelines.data.sidecar import meta_path, write_meta
 from pipelines.data.split import STRATEGIES
@@ -23,10 +24,17 @@ class BuildSummary:
     duplicates: int
     counts: dict[str, int] = field(default_factory=dict)  # dataset name -> records written
     skipped: dict[str, int] = field(default_factory=dict)
+    invalid: int = 0  # records skipped as invalid (--skip-invalid)
+    skipped_at: list[str] = field(default_factory=list)  # "file: record N" of the first ten of them
+    dropped: dict[str, int] = field(default_factory=dict)  # input field the converter does not carry over -> records
 
     def lines(self) -> list[str]:
         out = [f"{self.task}: {self.read} records read, {self.duplicates} exact duplicates removed"]
         out += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
+        if self.skipped_at:
+            more = f" and {self.invalid - len(self.skipped_at)} more" if self.invalid > len(self.skipped_at) else ""
+            out.append(f"  skipped records: {', '.join(self.skipped_at)}{more}")
+        out += [f"  not carried over: {name} (in {n} records)" for name, n in sorted(self.dropped.items())]
         out += [f"  {name}: {n} records" for name, n in self.counts.items()]
         return out
 
@@ -72,6 +80,7 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
     source = task.config["source"]
     convert = CONVERTERS.get(source["converter"]).fn
     conversion = convert(inputs or task.source_paths, source.get("options", {}), skip_invalid)
+    fill_placeholders(conversion.examples, task.config.get("vars", {}), str(task.path))
     read = len(conversion.examples) + sum(conversion.skipped.values())
     duplicates = deduplicate(conversion)
     outputs = split(task, conversion.examples)
@@ -92,4 +101,4 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
             else:
                 stale.append(sidecar.name)  # a sidecar left from an earlier build would no longer line up
         publish(dataset_dir, staging, files, entries, stale)
-    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped))
+    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped), invalid=conversion.invalid, skipped_at=conversion.skipped_at, dropped=dict(conversion.dropped))
