@@ -2,7 +2,8 @@ import pytest
 
 from pipelines.converters.map_agent import DUPLICATE, drop_near_duplicates, lower_keys, normalise, sample_id, to_example
 from pipelines.converters.records import Conversion
-from pipelines.core.errors import InvalidRecord
+from pipelines.core.errors import InvalidRecord, RecordError
+from pipelines.core.registry import CONVERTERS
 
 CONTEXT = {"location": {"name": "北京市五道口", "lng": 116.34, "lat": 39.99}, "radius_m": 2000, "budget": [50, 100],
            "preferences": ["川菜"], "pois": [{"name": "甲(一店)", "distance_m": 120, "avg_price": 60}]}
@@ -53,3 +54,17 @@ def test_near_duplicates_are_dropped_and_counted():
     conversion = drop_near_duplicates(Conversion(examples))
     assert [e.record["input"] for e in conversion.examples] == ["我在北京，预算100元", "我在上海"]
     assert conversion.skipped == {DUPLICATE: 2}
+
+
+def test_the_registered_converter_reads_files_and_drops_near_duplicates(fixtures):
+    conversion = CONVERTERS.get("map_agent").fn([fixtures / "restaurant" / "agent_output.jsonl"], {}, False)
+    assert [e.record["input"] for e in conversion.examples] == ["我在北京市五道口，预算人均50-150元，偏好川菜。", "我在上海市陆家嘴，预算人均100元以内。"]
+    assert conversion.examples[0].meta["context"]["radius_m"] == 1000 and "context" not in conversion.examples[1].meta
+    assert conversion.skipped == {DUPLICATE: 1}  # line 3: line 1 in upper-case keys and half-width punctuation
+
+
+def test_a_bad_record_is_named_by_file_record_and_field(fixtures):
+    path = fixtures / "restaurant" / "bad_poi.json"
+    with pytest.raises(RecordError, match=r"bad_poi.json: record 1: context.pois.0.distance_m: 'distance_m' is a required property"):
+        CONVERTERS.get("map_agent").fn([path], {}, False)
+    assert len(CONVERTERS.get("map_agent").fn([path], {}, True).examples) == 1
