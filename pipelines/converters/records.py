@@ -31,7 +31,8 @@ class Example:
 @dataclass
 class Conversion:
     examples: list[Example]
-    skipped: Counter = field(default_factory=Counter)  # reason -> count, filled only with skip_invalid
+    # reason -> count: invalid records (only with skip_invalid) and records a converter drops (near duplicates)
+    skipped: Counter = field(default_factory=Counter)
     invalid: int = 0  # records skipped as invalid (skip_invalid)
     skipped_at: list[str] = field(default_factory=list)  # "file: record N" of the first SKIPPED_SHOWN of them
     dropped: Counter = field(default_factory=Counter)  # input field not carried over -> records that had it
@@ -65,10 +66,11 @@ def unschemed_fields(value: Any, schema: dict, path: str = "") -> set[str]:
 def convert_records(
     paths: Iterable[Path],
     schema: dict,
-    to_target: Callable[[dict], dict],
+    to_target: Callable[[dict], dict | Example],
     skip_invalid: bool,
 ) -> Conversion:
-    """Validate each record of JSON/JSONL files against `schema` and map it with `to_target`."""
+    """Validate each record of JSON/JSONL files against `schema` and map it with `to_target`, which returns the
+    target record, or an Example when the record also brings meta for the sidecar."""
     validator = jsonschema.Draft202012Validator(schema)
     conversion = Conversion(examples=[])
     for path in paths:
@@ -78,7 +80,8 @@ def convert_records(
                 problem = next(((key, MULTIMODAL_REASON) for key in MULTIMODAL if record.get(key)), None)
             if problem is None:
                 try:
-                    conversion.examples.append(Example(record=to_target(record)))
+                    target = to_target(record)
+                    conversion.examples.append(target if isinstance(target, Example) else Example(record=target))
                     conversion.dropped.update(unschemed_fields(record, schema))
                     continue
                 except InvalidRecord as exc:
