@@ -1,0 +1,94 @@
+"""Restaurant recommendations: grounding in the agent's tool results (no LLM needed), beside two baselines.
+
+Each validation answer is checked against the context the map agent had for that question (the sidecar
+dataset_info/restaurant_val.meta.jsonl; rules in evaluators/restaurant_grounding.py). Beside the model variants:
+    nearest three   the three POIs nearest to the user, whatever the budget and tastes (a rule, no model)
+    reference       the agent's own answers (the labels): what training teaches, the ceiling of the data
+A judge model's scores (`domaintune eval --judge-base-url ...`) are added by the report for every task.
+"""
+
+from pathlib import Path
+
+from evaluators.base import EvalInput, EvalResult, register_evaluator
+from evaluators.plots import bar_chart
+from evaluators.predictions import check_labels
+from evaluators.restaurant_grounding import RATES, find_poi, grounding, nearest_three, parse_names
+from evaluators.tables import markdown_table
+from pipelines.core.atomic import write_text
+from pipelines.core.errors import DomaintuneError
+from pipelines.core.readers import iter_json_records
+from pipelines.core.text import strip_think
+from pipelines.data.dataset_info import dataset_file
+from pipelines.data.sidecar import meta_path, read_meta
+
+CHART = "restaurant_grounding.png"
+RESULTS_CSV = "grounding_results.csv"
+NEAREST = "baseline: nearest three POIs"
+REFERENCE = "reference: the agent's answers"
+
+
+def contexts_for(inp: EvalInput, n_rows: int) -> list[dict | None]:
+    """The agent's context of each of the first n validation records (None where the record had none)."""
+    name = inp.task.dataset_name("val")
+    metas = read_meta(inp.dataset_dir, name)
+    if len(metas) < n_rows:
+        raise DomaintuneError(f"{meta_path(inp.dataset_dir, name)}: {len(metas)} lines for {n_rows} predictions; run `domaintune data --task {inp.task.name}`")
+    return [meta.get("context") for meta in metas[:n_rows]]
+
+
+def score_sets(answers: dict[str, list[str]], contexts: list[dict | None]) -> dict[str, dict]:
+    """Grounding of each answer set over the records that have a context."""
+    with_context = [i for i, context in enumerate(contexts) if context]
+    return {label: grounding([texts[i] for i in with_context], [contexts[i] for i in with_context]) for label, texts in answers.items()}
+
+
+@register_evaluator("restaurant", options_schema={"type": "object", "additionalProperties": False, "properties": {}})
+def evaluate(inp: EvalInput) -> EvalResult:
+    if not inp.predictions or not all(inp.predictions.values()):
+        raise DomaintuneError("no restaurant predictions to score")
+    records = [r for _, r in iter_json_records(dataset_file(inp.task.dataset_name("val"), inp.dataset_dir))]
+    for variant, rows in inp.predictions.items():
+        check_labels(rows, records, str(inp.sources.get(variant, f"{variant} predictions")))
+    n_rows = min(len(rows) for rows in inp.predictions.values())  # every variant answers the same first prompts
+    contexts = contexts_for(inp, n_rows)
+    answers = {variant: [strip_think(row["predict"]) for row in rows[:n_rows]] for variant, rows in inp.predictions.items()}
+    answers[NEAREST] = [nearest_three(c) if c else "" for c in contexts]
+    answers[REFERENCE] = [r["output"] for r in records[:n_rows]]
+    sets = score_sets(answers, contexts)
+    write_results_csv(inp.out_dir / RESULTS_CSV, records[:n_rows], answers, contexts)
+    bar_chart(inp.out_dir / CHART, "Grounding in the agent's tool results", list(RATES),
+              {label: [m[rate] if m[rate] is not None else float("nan") for rate in RATES] for label, m in sets.items()})
+    metrics = {"n": n_rows, "with_context": sum(1 for c in contexts if c), **sets}
+    return EvalResult(metrics=metrics, report_md=report(metrics, sets))
+
+
+def write_results_csv(path: Path, records: list[dict], answers: dict[str, list[str]], contexts: list[dict | None]) -> Path:
+    """One row per answer and set: the names read and those not in the agent's POIs, for finding the offenders."""
+    import pandas as pd
+
+    rows = []
+    for label, texts in answers.items():
+        for record, text, context in zip(records, texts, contexts):
+            names = parse_names(text)
+            missing = [n for n in names if context and find_poi(n, context["pois"]) is None]
+            rows.append({"set": label, "question": record["input"], "names": " | ".join(names),
+                         "not_in_pois": " | ".join(missing), "answer": text})
+    write_text(path, pd.DataFrame(rows).to_csv(index=False))
+    return path
+
+
+def report(metrics: dict, sets: dict[str, dict]) -> str:
+    def cell(value):
+        return "-" if value is None else f"{value:.3f}"
+
+    rows = [[label, m["answers"], m["named"], m["names"], *(cell(m[rate]) for rate in RATES)] for label, m in sets.items()]
+    return "\n\n".join([
+        "## Grounding in the agent's tool results",
+        f"{metrics['with_context']} of {metrics['n']} validation answers have the agent's context. `poi_grounded` is the share of "
+        "recommended names found among the agent's POIs; `within_radius`, `within_budget` and `cuisine_match` are shares of "
+        "those grounded names; `hallucinated` is the share of answers naming a restaurant not among the POIs "
+        "(`-`: nothing to measure). Names not found are listed per answer in "
+        f"`{RESULTS_CSV}`.",
+        markdown_table(["answers from", "answers", "with names", "names", *RATES], rows),
+        f"![grounding]({CHART})",
+    ])
