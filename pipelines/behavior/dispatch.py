@@ -22,6 +22,7 @@ from pipelines.behavior.events import (
     render,
     to_event,
     validate_event,
+    wall_clock,
 )
 from pipelines.behavior.samples import INSTRUCTION, decode_json, resolve_options
 from pipelines.core.errors import DomaintuneError, InvalidRecord, RecordError
@@ -194,6 +195,8 @@ def decisions(
     for number, text in follow(log, once):
         try:
             event = LINE_FORMATS[log.suffix](text, user or log.stem)
+            if type(event) is dict and "ts" in event:  # the same wall clock as the training samples
+                event["ts"] = wall_clock(event["ts"], options["zone"])
             when = validate_event(event)
         except InvalidRecord as exc:
             raise RecordError(str(log), f"line {number}", exc.field, exc.reason) from None

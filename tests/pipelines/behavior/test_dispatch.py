@@ -68,6 +68,15 @@ def test_a_session_gap_starts_the_history_again(adapter, tmp_path):
     assert [d.ts for d in decisions(adapter, log, load_task("behavior"), once=True, max_new_tokens=1)] == ["2025-05-26 09:20:26", "2025-05-26 10:10:04"]
 
 
+def test_live_timestamps_read_on_the_wall_clock_the_model_was_trained_on(adapter, tmp_path):
+    events = [json.loads(line) for line in LIVE.read_text(encoding="utf-8").splitlines()[:3]]
+    events[1]["ts"] = "2025-05-26T01:20:26.700Z"  # UTC; Asia/Shanghai is 8 hours ahead
+    events[2]["ts"] = 1748222430000  # epoch milliseconds of 2025-05-26 09:20:30 in Shanghai
+    log = tmp_path / "iso.jsonl"
+    log.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events), encoding="utf-8")
+    assert [d.ts for d in decisions(adapter, log, load_task("behavior"), once=True, max_new_tokens=1)] == ["2025-05-26 09:20:26", "2025-05-26 09:20:30"]
+
+
 def test_a_bad_line_stops_with_file_line_field_reason(adapter, tmp_path):
     lines = LIVE.read_text(encoding="utf-8").splitlines(keepends=True)
     log = tmp_path / "bad.jsonl"
