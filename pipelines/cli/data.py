@@ -1,4 +1,4 @@
-"""`domaintune data` and `preview`: raw inputs -> registered datasets, and how the model sees them."""
+"""`domaintune data`, `preview` and `formats`: raw inputs -> registered datasets, how the model sees them, which inputs are accepted."""
 
 from pathlib import Path
 
@@ -54,4 +54,18 @@ def preview_cmd(dataset, n):
             console.print(f"[bold red]truncated: longer than cutoff_len {sample.cutoff_len}[/]")
 
 
-COMMANDS = (data_cmd, preview_cmd)
+@click.command("formats")
+def formats_cmd():
+    """List every accepted input format (source.converter in a task YAML) with a one-record example.
+
+    Example: domaintune formats
+    """
+    from pipelines.data.formats import input_formats
+
+    for fmt in input_formats():
+        click.echo(f"{fmt.name}: {fmt.summary}")
+        click.echo(f"  options: {', '.join(fmt.options) or '(none)'}")
+        click.echo(f"  example: {fmt.example or '(none declared; see the converter module)'}")
+
+
+COMMANDS = (data_cmd, preview_cmd, formats_cmd)

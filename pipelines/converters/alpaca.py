@@ -30,6 +30,15 @@ def to_target(record: dict) -> dict:
     return target
 
 
-@register_converter("alpaca", options_schema={"type": "object", "additionalProperties": False})
+EXAMPLE = {
+    "instruction": "怎么查话费？",
+    "input": "",
+    "output": "发送 CXHF 到 10086 即可查询。",
+    "system": "你是中国移动客服。",
+    "history": [["你好", "您好，请问有什么可以帮您？"]],
+}
+
+
+@register_converter("alpaca", options_schema={"type": "object", "additionalProperties": False}, example=EXAMPLE)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     return convert_records(paths, SCHEMA, to_target, skip_invalid)
