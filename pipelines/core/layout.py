@@ -2,8 +2,10 @@
 
     runs/<task>-<gpu>-<time>/
         train.yaml  versions.json  datasets.json  train.log
-        adapter/                      LLaMA-Factory's output_dir: weights, trainer_log.jsonl
+        adapter/                      LLaMA-Factory's output_dir: the LoRA adapter (or, after full fine-tuning, the
+                                      whole model), trainer_log.jsonl
         predict-<variant>.yaml
+        serve.yaml                    what `domaintune serve` gave llamafactory-cli api
         predict/<variant>/            generated_predictions.jsonl, segments.json, predict.log
         eval/                         metrics.json, report.md, figures
 """
@@ -17,6 +19,7 @@ from pipelines.core.paths import runs_dir
 VARIANTS = ("adapter", "base")  # the fine-tuned model, and the base model it started from
 PREDICTIONS_FILE = "generated_predictions.jsonl"  # LLaMA-Factory's name for its predict output
 SEGMENTS_FILE = "segments.json"
+FINISHED_MARKERS = ("adapter_config.json", "config.json")  # a saved LoRA adapter, or fully fine-tuned weights
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,9 @@ class RunLayout:
 
     @classmethod
     def latest(cls, task: str) -> "RunLayout | None":
-        """The newest run of the task whose adapter finished training."""
-        configs = sorted(runs_dir().glob(f"{task}-*/adapter/adapter_config.json"), key=lambda p: p.stat().st_mtime)
+        """The newest run of the task whose training finished (LLaMA-Factory writes these files last)."""
+        configs = [p for name in FINISHED_MARKERS for p in runs_dir().glob(f"{task}-*/adapter/{name}")]
+        configs.sort(key=lambda p: p.stat().st_mtime)
         return cls(configs[-1].parent.parent) if configs else None
 
     @classmethod
@@ -69,6 +73,10 @@ class RunLayout:
     @property
     def trainer_log(self) -> Path:
         return self.adapter / "trainer_log.jsonl"
+
+    @property
+    def serve_recipe(self) -> Path:
+        return self.root / "serve.yaml"
 
     def predict_recipe(self, variant: str) -> Path:
         return self.root / f"predict-{variant}.yaml"

@@ -5,7 +5,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from pipelines.core.errors import DomaintuneError
+from pipelines.core.layout import RunLayout
 from pipelines.core.paths import models_dir, relative
 from pipelines.core.tasks import Task
 from pipelines.core.tiny_model import ensure_tiny_model
@@ -59,6 +62,30 @@ def download(model_id: str) -> Path:
     except Exception as exc:  # modelscope raises requests/HTTP/OS errors of many kinds when offline
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DomaintuneError(f"cannot download {model_id} from ModelScope ({type(exc).__name__}: {first_line[:200]})") from None
+
+
+@dataclass(frozen=True)
+class TrainedWeights:
+    """What a run's output folder holds, as LLaMA-Factory loads it: a LoRA adapter over its base model, or the
+    whole model after full fine-tuning (the folder is still called adapter/, RunLayout.adapter)."""
+
+    base: str  # the model training started from
+    model: str  # model_name_or_path of the trained result
+    adapter: Path | None  # adapter_name_or_path; None for full fine-tuning
+
+
+def trained_weights(output_dir: Path) -> TrainedWeights:
+    output_dir = Path(output_dir)
+    if (output_dir / "adapter_config.json").exists():
+        base = base_model_of(output_dir)
+        return TrainedWeights(base, base, output_dir)
+    recipe = RunLayout(output_dir.parent).train_recipe
+    if (output_dir / "config.json").exists() and recipe.exists():
+        base = (yaml.safe_load(recipe.read_text(encoding="utf-8")) or {}).get("model_name_or_path")
+        if base:
+            return TrainedWeights(base, str(output_dir), None)
+    raise DomaintuneError(f"{output_dir} holds neither a LoRA adapter (adapter_config.json) nor fully trained weights (config.json beside {recipe.name})")
+
 
 def base_model_of(adapter: Path) -> str:
     config = Path(adapter) / "adapter_config.json"

@@ -12,7 +12,7 @@ import yaml
 from pipelines.core.atomic import write_json
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
-from pipelines.core.models import base_model_of, resolve_model
+from pipelines.core.models import resolve_model, trained_weights
 from pipelines.core.tasks import Task
 from pipelines.data.dataset_info import dataset_file, load_dataset_info
 from pipelines.planning.architectures import resolve_architecture
@@ -54,13 +54,15 @@ def predict(
     """Generate predictions for each variant; returns variant -> generated_predictions.jsonl."""
     if "adapter" in variants and adapter is None:
         raise DomaintuneError("predicting with the adapter needs --adapter DIR (or use --base-only)")
-    base = base_model_of(adapter) if adapter is not None else resolve_model(task, model).path
+    trained = trained_weights(adapter) if adapter is not None else None
+    base = trained.base if trained else resolve_model(task, model).path
     run = RunLayout(Path(adapter).parent) if adapter is not None else RunLayout.new(task.name, "base")
     chat = chat_of(task, run, base)
     parts = segments(task, (overrides or {}).get("max_samples"))
     outputs = {}
     for variant in variants:
-        recipe = predict_recipe(task, base, chat, adapter if variant == "adapter" else None, run.predict_dir(variant), [s["dataset"] for s in parts])
+        model_path, adapter_path = (trained.model, trained.adapter) if variant == "adapter" else (base, None)
+        recipe = predict_recipe(task, model_path, chat, adapter_path, run.predict_dir(variant), [s["dataset"] for s in parts])
         recipe.override(overrides)
         config = recipe.write(run.predict_recipe(variant))
         run_llamafactory("train", config, run.predict_log(variant), quiet=quiet)
