@@ -167,3 +167,17 @@ def test_stale_sidecar_of_an_earlier_build_is_removed(telecom, fixtures, dataset
     (dataset_dir / "telecom_val.meta.jsonl").write_text("{}\n", encoding="utf-8")
     build_task(telecom, [fixtures / "telecom/good.json"], dataset_dir=dataset_dir)
     assert not (dataset_dir / "telecom_val.meta.jsonl").exists()
+
+
+def test_summary_names_the_first_ten_skipped_records_and_counts_fields_not_carried_over(telecom, tmp_path, dataset_dir):
+    rows = [{"instruction": "q", "output": 42}] * 12 + [
+        {"instruction": f"问{i}", "input": "", "output": "答", "id": i, "meta": {"src": "web"} if i else None} for i in range(3)
+    ]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    summary = build_task(telecom, [path], skip_invalid=True, dataset_dir=dataset_dir)
+    lines = summary.lines()
+    first_ten = ", ".join(f"{path}: record {i}" for i in range(10))
+    assert f"  skipped records: {first_ten} and 2 more" in lines
+    assert "  skipped 12: output: 42 is not of type 'string'" in lines
+    assert lines[lines.index("  not carried over: id (in 3 records)") + 1] == "  not carried over: meta (in 3 records)"
