@@ -8,23 +8,45 @@ from pipelines.cli.options import gpu_option, set_option, task_option
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
 
+allow_changed_data_option = click.option(
+    "--allow-changed-data", is_flag=True, help="Go on although the datasets were rebuilt since the run trained (the report says so)."
+)
+
+
+def warn_if_changed(task, run: RunLayout | None, allow_changed_data: bool) -> None:
+    """Refuse a run whose training data differs from what is registered now, unless allowed (then warn)."""
+    from pipelines.data.fingerprint import check_unchanged
+
+    note = check_unchanged(run.datasets, task.name, allow_changed_data) if run else None
+    if note:
+        click.echo(f"Warning: {note}", err=True)
+
+
 
 @click.command("train")
 @task_option()
-@gpu_option()
+@gpu_option(required=False)
 @click.option("--model", "-m", help="Model id, local path, or 'tiny' (the embedded tiny model).")
 @click.option("--ray", is_flag=True, help="Launch through LLaMA-Factory's Ray path instead of torchrun.")
+@click.option("--resume", "resume_run", type=click.Path(path_type=Path, file_okay=False, exists=True), help="An interrupted run folder to continue from its last checkpoint.")
+@click.option("--allow-changed-data", is_flag=True, help="With --resume: continue although the datasets were rebuilt since.")
 @set_option("max_steps=10")
-def train_cmd(task, tier, model, ray, overrides):
+def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides):
     """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder.
 
     Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT on each node.
     Example: domaintune train --task telecom --gpu 4090
+    After Ctrl-C: domaintune train --task telecom --resume runs/telecom-4090-20250101-120000
     """
     from pipelines.core.models import resolve_model
-    from pipelines.run.train import train
+    from pipelines.run.train import resume, train
 
-    run = train(task, tier, resolve_model(task, model), ray, overrides)
+    if resume_run is not None:
+        run = resume(task, RunLayout(resume_run), overrides, allow_changed_data)
+    elif tier is None:
+        raise click.UsageError("--gpu is required (except with --resume, which keeps the run's own)")
+    else:
+        run = train(task, tier, resolve_model(task, model), ray, overrides)
     click.echo(f"adapter: {run.adapter}")
 
 
@@ -34,8 +56,9 @@ def train_cmd(task, tier, model, ray, overrides):
 @click.option("--base-only", is_flag=True, help="Only the base model (a baseline before training).")
 @click.option("--skip-base", is_flag=True, help="Only the adapter, not the base model.")
 @click.option("--model", "-m", help="Base model for --base-only without an adapter ('tiny' allowed).")
+@allow_changed_data_option
 @set_option("max_new_tokens=32")
-def predict_cmd(task, adapter, base_only, skip_base, model, overrides):
+def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, overrides):
     """Generate validation predictions with LLaMA-Factory for the adapter and the base model.
 
     Example: domaintune predict --task telecom --adapter runs/telecom-4090-20250101-120000/adapter
@@ -47,6 +70,7 @@ def predict_cmd(task, adapter, base_only, skip_base, model, overrides):
         if run is None:
             raise DomaintuneError(f"no trained run of {task.name} under runs/; train first or pass --adapter")
         adapter = run.adapter
+    warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
     for variant, path in predict(task, adapter, variants, model, overrides).items():
         click.echo(f"{variant}: {path}")

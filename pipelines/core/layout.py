@@ -2,6 +2,8 @@
 
     runs/<task>-<gpu>-<time>/
         train.yaml  versions.json  datasets.json  train.log
+        status.json                   {"state": running | interrupted | failed | done, "detail", "updated"}
+        train-resume.yaml  train-resume.log   `domaintune train --resume`: the recipe again, from the last checkpoint
         adapter/                      LLaMA-Factory's output_dir: the LoRA adapter (or, after full fine-tuning, the
                                       whole model), trainer_log.jsonl
         predict-<variant>.yaml
@@ -10,6 +12,7 @@
         eval/                         metrics.json, report.md, figures
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,10 +40,9 @@ class RunLayout:
 
     @classmethod
     def latest(cls, task: str) -> "RunLayout | None":
-        """The newest run of the task whose training finished (LLaMA-Factory writes these files last)."""
-        configs = [p for name in FINISHED_MARKERS for p in runs_dir().glob(f"{task}-*/adapter/{name}")]
-        configs.sort(key=lambda p: p.stat().st_mtime)
-        return cls(configs[-1].parent.parent) if configs else None
+        """The task's run that finished training last; interrupted, failed and running ones are passed over."""
+        finished = [(mark.stat().st_mtime, run) for run in map(cls, runs_dir().glob(f"{task}-*")) if (mark := run.finished())]
+        return max(finished, key=lambda pair: pair[0])[1] if finished else None
 
     @classmethod
     def containing(cls, path: Path) -> "RunLayout | None":
@@ -53,6 +55,38 @@ class RunLayout:
     @property
     def train_recipe(self) -> Path:
         return self.root / "train.yaml"
+
+    @property
+    def resume_recipe(self) -> Path:
+        return self.root / "train-resume.yaml"
+
+    @property
+    def resume_log(self) -> Path:
+        return self.root / "train-resume.log"
+
+    @property
+    def status(self) -> Path:
+        return self.root / "status.json"
+
+    def status_record(self) -> dict:
+        """status.json's content; {} for a run from before status.json (or an unreadable one)."""
+        try:
+            record = json.loads(self.status.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def state(self) -> str | None:
+        """running / interrupted / failed / done, or None for a run from before status.json."""
+        return self.status_record().get("state")
+
+    def finished(self) -> Path | None:
+        """The file showing training finished: status.json saying done, or, for a run from before status.json,
+        what LLaMA-Factory writes last."""
+        state = self.state()
+        if state is not None:
+            return self.status if state == "done" else None
+        return next((self.adapter / name for name in FINISHED_MARKERS if (self.adapter / name).exists()), None)
 
     @property
     def versions(self) -> Path:

@@ -1,20 +1,28 @@
 """`domaintune train`: write the recipe into a new run folder (pipelines/core/layout.py) with provenance,
-then run LLaMA-Factory on it."""
+then run LLaMA-Factory on it; `train --resume RUN` continues an interrupted run from its last checkpoint.
 
-import hashlib
+The run's status.json follows it: running, then done, failed or interrupted (Ctrl-C / SIGTERM).
+"""
+
 import importlib.metadata
 import importlib.util
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from pipelines.core.atomic import write_json
-from pipelines.core.errors import DomaintuneError
+import yaml
+
+from pipelines.core.atomic import write_json, write_text
+from pipelines.core.errors import DomaintuneError, Interrupted
 from pipelines.core.gpus import GpuTier
 from pipelines.core.layout import RunLayout
 from pipelines.core.models import ModelChoice
+from pipelines.core.paths import relative
 from pipelines.core.tasks import Task
-from pipelines.data.dataset_info import dataset_file
+from pipelines.data.fingerprint import check_unchanged, dataset_hashes
 from pipelines.planning.recipe import training_recipe
 from pipelines.run.launch import DISTRIBUTED_ENV, run_llamafactory
 
@@ -29,11 +37,6 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
 
 
 def launch_env(multi_device: bool, ray: bool) -> dict[str, str]:
@@ -68,7 +71,7 @@ def check_machine(tier: GpuTier, ray: bool = False) -> None:
 def train(task: Task, tier: GpuTier, model: ModelChoice, ray: bool = False, overrides: dict | None = None, quiet: bool = False) -> RunLayout:
     """Train the task on the tier in a new run folder. `overrides` are LLaMA-Factory keys set last."""
     check_machine(tier, ray)
-    datasets = {name: sha256(dataset_file(name)) for name in (task.dataset_name("train"), task.dataset_name("val"))}
+    datasets = dataset_hashes([task.dataset_name("train"), task.dataset_name("val")])
     run = RunLayout.new(task.name, tier.name)
     recipe = training_recipe(task, tier, model, output_dir=run.adapter)
     if ray:
@@ -78,5 +81,73 @@ def train(task: Task, tier: GpuTier, model: ModelChoice, ray: bool = False, over
     recipe_file = recipe.write(run.train_recipe)
     write_json(run.versions, package_versions())
     write_json(run.datasets, datasets)
-    run_llamafactory("train", recipe_file, run.train_log, launch_env(recipe.deepspeed is not None, ray), quiet)
+    with tracked(run):
+        run_llamafactory("train", recipe_file, run.train_log, launch_env(recipe.deepspeed is not None, ray), quiet)
     return run
+
+
+def write_status(run: RunLayout, state: str, detail: str = "") -> None:
+    write_json(run.status, {"state": state, "detail": detail, "pid": os.getpid(), "updated": datetime.now().isoformat(timespec="seconds")})
+
+
+@contextmanager
+def tracked(run: RunLayout) -> Iterator[None]:
+    """status.json says `running` while the block runs, then `done`, `interrupted` or `failed` (with the reason)."""
+    write_status(run, "running")
+    try:
+        yield
+    except (Interrupted, KeyboardInterrupt) as exc:
+        write_status(run, "interrupted", str(exc) or "interrupted")
+        raise
+    except BaseException as exc:
+        write_status(run, "failed", str(exc) or type(exc).__name__)
+        raise
+    write_status(run, "done")
+
+
+def last_checkpoint(run: RunLayout) -> Path | None:
+    """The newest checkpoint-N folder the Trainer saved under the run's output dir (transformers' own rule)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    found = get_last_checkpoint(str(run.adapter)) if run.adapter.is_dir() else None
+    return Path(found) if found else None
+
+
+def resume(task: Task, run: RunLayout, overrides: dict | None = None, allow_changed_data: bool = False, quiet: bool = False) -> RunLayout:
+    """Continue an interrupted or failed run from its last checkpoint, with LLaMA-Factory's resume_from_checkpoint.
+
+    `overrides` (LLaMA-Factory keys) are set on the run's own recipe, e.g. a larger max_steps.
+    """
+    if not run.train_recipe.exists():
+        raise DomaintuneError(f"{run.root}: not a run folder (no {run.train_recipe.name}); runs are under {relative(run.root.parent)}")
+    state = run.state()
+    if state == "done":
+        raise DomaintuneError(f"{run.root}: training finished already (status done); start a new run with `domaintune train --task {task.name}`")
+    pid = run.status_record().get("pid")
+    if state == "running" and pid != os.getpid() and _alive(pid):
+        raise DomaintuneError(f"{run.root}: still training (process {pid}); stop it first or wait")
+    checkpoint = last_checkpoint(run)
+    if checkpoint is None:
+        raise DomaintuneError(f"{run.root}: no checkpoint saved under {run.adapter} yet, so nothing to resume; start again with `domaintune train --task {task.name}`")
+    check_unchanged(run.datasets, task.name, allow_changed_data)
+    recipe = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))
+    recipe.update(overrides or {})
+    recipe["resume_from_checkpoint"] = relative(checkpoint)
+    header = f"# {relative(run.train_recipe)} resumed from {relative(checkpoint)}\n# Run:  domaintune train --task {task.name} --resume {relative(run.root)}\n"
+    write_text(run.resume_recipe, header + yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True))
+    env = launch_env("deepspeed" in recipe, "ray_num_workers" in recipe)
+    with tracked(run):
+        run_llamafactory("train", run.resume_recipe, run.resume_log, env, quiet)
+    return run
+
+
+def _alive(pid: int | None) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -1,0 +1,113 @@
+"""Run status and resume: status.json follows a run; predict picks the latest `done` run; `train --resume`
+continues from the last checkpoint; a run's datasets must still be the ones it trained on (issue 8 cases 4, 5)."""
+
+import json
+
+import pytest
+import yaml
+
+from pipelines.core.errors import DomaintuneError, Interrupted
+from pipelines.core.gpus import get_tier
+from pipelines.core.layout import RunLayout
+from pipelines.core.models import ModelChoice
+from pipelines.core.paths import runs_dir
+from pipelines.core.tasks import load_task
+from pipelines.data.build import build_task
+from pipelines.run import train as train_module
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch, fixtures):
+    """A workspace with telecom built from the small fixture, and llamafactory-cli replaced by `launched`."""
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path))
+    build_task(load_task("telecom"), [fixtures / "telecom/good.json"])
+    return tmp_path
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """What would have run: (verb, recipe, log); `outcome` set to an exception makes the launch raise it."""
+    calls, outcome = [], {}
+
+    def fake(verb, config, log_path, env=None, quiet=False):
+        calls.append((verb, config, log_path))
+        if "error" in outcome:
+            raise outcome["error"]
+
+    monkeypatch.setattr(train_module, "run_llamafactory", fake)
+    return calls, outcome
+
+
+def start(tier="cpu") -> RunLayout:
+    return train_module.train(load_task("telecom"), get_tier(tier), ModelChoice("Qwen/Qwen2.5-1.5B-Instruct"), quiet=True)
+
+
+def state(run: RunLayout) -> str:
+    return json.loads(run.status.read_text(encoding="utf-8"))["state"]
+
+
+@pytest.mark.parametrize(
+    "error, expected",
+    [(None, "done"), (Interrupted(2, "llamafactory-cli train"), "interrupted"), (KeyboardInterrupt(), "interrupted"), (DomaintuneError("exit code 1"), "failed")],
+)
+def test_status_follows_the_run(workspace, launched, error, expected):
+    calls, outcome = launched
+    if error is not None:
+        outcome["error"] = error
+    if error is None:
+        run = start()
+    else:
+        with pytest.raises(type(error)):
+            start()
+        run = RunLayout(next((workspace / "runs").iterdir()))
+    assert state(run) == expected
+    assert calls[0][0] == "train" and calls[0][1] == run.train_recipe
+
+
+def test_latest_skips_interrupted_and_failed_runs(workspace, launched):
+    _, outcome = launched
+    done = start()
+    for error in (Interrupted(15, "x"), DomaintuneError("x")):
+        outcome["error"] = error
+        with pytest.raises(DomaintuneError):
+            start()
+    assert RunLayout.latest("telecom") == done
+    assert {state(RunLayout(p)) for p in (workspace / "runs").iterdir()} == {"done", "interrupted", "failed"}
+
+
+def interrupted_run_with_checkpoints(launched, steps=(5, 10)) -> RunLayout:
+    _, outcome = launched
+    outcome["error"] = Interrupted(2, "llamafactory-cli train")
+    with pytest.raises(Interrupted):
+        start()
+    outcome.clear()
+    (run,) = [run for run in map(RunLayout, runs_dir().iterdir()) if run.state() == "interrupted"]
+    for step in steps:
+        (run.adapter / f"checkpoint-{step}").mkdir(parents=True)
+    return run
+
+
+def test_resume_continues_from_the_last_checkpoint(workspace, launched):
+    calls, _ = launched
+    run = interrupted_run_with_checkpoints(launched, steps=(5, 10))
+    train_module.resume(load_task("telecom"), run, {"max_steps": 20})
+    verb, config, log = calls[-1]
+    assert verb == "train"
+    recipe = yaml.safe_load(config.read_text(encoding="utf-8"))
+    original = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))
+    assert (config, log) == (run.resume_recipe, run.resume_log)
+    # checkpoint-10, not -5: the newest by step number, transformers' own rule.
+    assert recipe == {**original, "max_steps": 20, "resume_from_checkpoint": str(run.adapter / "checkpoint-10")}
+    assert state(run) == "done"
+
+
+def test_resume_refuses_what_it_cannot_continue(workspace, launched):
+    task = load_task("telecom")
+    done = start()
+    with pytest.raises(DomaintuneError, match="training finished already"):
+        train_module.resume(task, done)
+    bare = interrupted_run_with_checkpoints(launched, steps=())
+    with pytest.raises(DomaintuneError, match="no checkpoint saved"):
+        train_module.resume(task, bare)
+    with pytest.raises(DomaintuneError, match="not a run folder"):
+        train_module.resume(task, RunLayout(workspace))
