@@ -7,10 +7,10 @@ import signal
 
 import click
 
-from pipelines.cli import behavior, data, demo, models, plan, run
+from pipelines.cli import behavior, data, demo, doctor, models, plan, run
 from pipelines.core.errors import DomaintuneError, Interrupted
 
-COMMAND_MODULES = (data, models, plan, run, demo, behavior)
+COMMAND_MODULES = (data, models, plan, run, demo, behavior, doctor)
 
 
 # Exit codes (README "Exit codes"): 1 data or user error, 2 usage error (click's own), 3 a bug,

@@ -6,13 +6,21 @@ import yaml
 from pipelines.core.gpus import get_tier
 from pipelines.core.tasks import load_task
 
+AUTO = "auto"
+
 
 def _task(ctx, param, value):
     return load_task(value) if value is not None else None
 
 
 def _tier(ctx, param, value):
-    return get_tier(value) if value is not None else None
+    if value != AUTO:
+        return get_tier(value) if value is not None else None
+    from pipelines.planning.doctor import auto_tier
+
+    tier = auto_tier()
+    click.echo(f"--gpu auto: {tier.detected}", err=True)
+    return tier
 
 
 def task_option(**kwargs):
@@ -22,7 +30,8 @@ def task_option(**kwargs):
 
 def gpu_option(**kwargs):
     kwargs.setdefault("required", True)
-    return click.option("--gpu", "-g", "tier", callback=_tier, help="GPU tier from recipes/gpus.yaml.", **kwargs)
+    help_text = f"GPU tier from recipes/gpus.yaml, or '{AUTO}': this machine's, as `domaintune doctor` finds it (cpu without CUDA)."
+    return click.option("--gpu", "-g", "tier", callback=_tier, help=help_text, **kwargs)
 
 
 def parse_overrides(ctx, param, values) -> dict:

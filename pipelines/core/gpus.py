@@ -1,5 +1,6 @@
 """GPU tiers: recipes/gpus.yaml, checked against recipes/schema/gpus.schema.json, as `GpuTier` values."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,13 @@ class GpuTier:
     flash_attn: bool
     """FlashAttention-2 kernels exist for this card (CUDA, Ampere or newer)."""
     notes: str
+    match: str = ""
+    """Regular expression for the CUDA device name (searched, ignoring case); empty for cpu and mps."""
+    detected: str = ""
+    """Set by `--gpu auto`: the card found on this machine, which the recipe header names."""
+
+    def matches(self, device_name: str) -> bool:
+        return bool(self.match) and re.search(self.match, device_name, re.IGNORECASE) is not None
 
     @property
     def total_memory_gb(self) -> float:
@@ -32,6 +40,11 @@ class GpuTier:
 
 def load_tiers(path: Path = GPUS_FILE) -> dict[str, GpuTier]:
     data = load_yaml_validated(path, "gpus")
+    for name, fields in data["tiers"].items():
+        try:
+            re.compile(fields.get("match", ""))
+        except re.error as exc:
+            raise DomaintuneError(f"{path}: tiers.{name}.match: not a regular expression: {exc}") from None
     return {name: GpuTier(name=name, **fields) for name, fields in data["tiers"].items()}
 
 
