@@ -1,0 +1,97 @@
+"""`domaintune serve` runs the real `llamafactory-cli api` on the tiny model: the openai client talks to it (plain
+and streaming), the judge uses it as its endpoint, and a SIGTERM stops the whole server. A random tiny model
+scores garbage, so the judge part asserts the pipeline (counts, recorded parse failures), never the scores."""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openai
+import pytest
+
+from evaluators.judge.aggregate import summarize
+from evaluators.judge.cache import AnswerCache
+from evaluators.judge.client import JudgeConfig, judge
+from evaluators.judge.rubric import resolve_rubric
+from pipelines.converters.map_agent import to_example
+from pipelines.core.paths import REPO_ROOT
+from pipelines.core.tasks import load_task
+from pipelines.planning.recipe import ChatFormat
+from pipelines.run.serve import serve_recipe
+
+DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
+STARTUP_S = 180  # loading torch, transformers and LLaMA-Factory on a busy 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_serve_recipe_loads_what_the_run_trained():
+    task = load_task("restaurant")
+    full = serve_recipe(task, "runs/r/adapter", None, ChatFormat("qwen3_nothink", False)).sections
+    assert full["model"] == {"model_name_or_path": "runs/r/adapter", "trust_remote_code": True}
+    assert full["method"]["finetuning_type"] == "full"
+    assert full["dataset"] == {"template": "qwen3_nothink", "enable_thinking": False}
+    lora = serve_recipe(task, "Qwen/Qwen3-0.6B", Path("runs/r/adapter"), ChatFormat("qwen3", True)).sections
+    assert lora["model"]["adapter_name_or_path"] == "runs/r/adapter" and lora["method"]["finetuning_type"] == "lora"
+    assert lora["dataset"]["enable_thinking"] is True
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen([DOMAINTUNE, "serve", "--task", "restaurant", "--base-only", "--model", "tiny", "--port", str(port)],
+                               cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + STARTUP_S
+    while not port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"llamafactory-cli api did not start:\n{process.stdout.read()[-3000:]}")
+        time.sleep(1)
+    yield process, port
+    if process.poll() is None:
+        process.kill()
+
+
+def test_the_openai_client_talks_to_it_plainly_and_streaming(server):
+    _, port = server
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
+    assert [m.id for m in client.models.list().data] == ["restaurant"]
+    reply = client.chat.completions.create(model="restaurant", messages=[{"role": "user", "content": "我在北京市五道口，推荐餐厅"}],
+                                           temperature=0, max_tokens=8)
+    assert reply.choices[0].message.role == "assistant" and isinstance(reply.choices[0].message.content, str)
+    chunks = list(client.chat.completions.create(model="restaurant", messages=[{"role": "user", "content": "你好"}], max_tokens=8, stream=True))
+    assert chunks and chunks[-1].choices[0].finish_reason in ("stop", "length")
+
+
+def test_it_serves_as_the_judge_endpoint(server, tmp_path):
+    _, port = server
+    lines = (REPO_ROOT / "data/raw/restaurant/agent_output.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    items = [(f"r{i}", to_example(json.loads(line)).record) for i, line in enumerate(lines)]
+    config = JudgeConfig(base_url=f"http://127.0.0.1:{port}/v1", model="restaurant", max_retries=0, timeout_s=120, max_tokens=16)
+    with AnswerCache(tmp_path / "cache.sqlite") as cache:
+        first = summarize(judge(items, resolve_rubric("data_quality"), config, cache))
+        second = summarize(judge(items, resolve_rubric("data_quality"), config, cache))
+    # Random weights: every answer is recorded, scored or counted as a parse failure; none is a failed call.
+    assert (first["items"], first["call_failures"], first["calls"]) == (3, 0, 3)
+    assert first["scored"] + first["parse_failures"] == 3
+    assert (second["calls"], second["cached"], second["parse_failures"]) == (0, 3, first["parse_failures"])
+
+
+def test_sigterm_stops_the_whole_server(server):
+    process, port = server
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    assert not port_open(port), "llamafactory-cli api outlived `domaintune serve`"
