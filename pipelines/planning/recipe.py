@@ -96,11 +96,11 @@ def data_section(task: Task, chat: ChatFormat, **datasets: str) -> dict:
     }
 
 
-def lora_section(task: Task) -> dict:
-    train = task.train
-    if train["method"] != "lora":
+def lora_section(task: Task, finetuning_type: str) -> dict:
+    """The task's LoRA settings when the plan trains LoRA: its own method, or the fallback of a `full` task."""
+    if finetuning_type != "lora":
         return {}
-    return {k: train[k] for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target") if k in train}
+    return {k: task.train[k] for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target") if k in task.train}
 
 
 def plan_for(task: Task, tier: GpuTier, arch: Architecture) -> Plan:
@@ -128,7 +128,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
             "stage": "sft",
             "do_train": True,
             **{k: v for k, v in lf.items() if k in method_keys},
-            **lora_section(task),
+            **lora_section(task, lf["finetuning_type"]),
         },
         "dataset": data_section(task, chat, dataset=task.dataset_name("train"), eval_dataset=task.dataset_name("val")),
         "output": {
@@ -158,10 +158,12 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
 def predict_recipe(task: Task, model_path: str, chat: ChatFormat, adapter: Path | None, output_dir: Path, eval_datasets: list[str]) -> Recipe:
     """LLaMA-Factory's own do_predict + predict_with_generate, greedy, on the given datasets in order."""
     header = [
-        f"{task.name}: predictions of {'the adapter ' + str(adapter) if adapter else 'the base model'}",
+        f"{task.name}: predictions of {model_path}" + (f" with the adapter {adapter}" if adapter else ""),
         f"Run:  llamafactory-cli train {THIS_FILE}",
     ]
-    method = {"stage": "sft", "do_predict": True, "predict_with_generate": True, "finetuning_type": task.train["method"]}
+    # An adapter is LoRA even when the task asked for full fine-tuning (the planner's fallback where full does not fit).
+    finetuning = "lora" if adapter is not None else task.train["method"]
+    method = {"stage": "sft", "do_predict": True, "predict_with_generate": True, "finetuning_type": finetuning}
     model = {"model_name_or_path": model_path, "trust_remote_code": True}
     if adapter is not None:
         model["adapter_name_or_path"] = relative(adapter)
