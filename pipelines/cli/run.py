@@ -132,4 +132,29 @@ def webui_cmd(port, host):
     raise SystemExit(webui(port, host))
 
 
-COMMANDS = (train_cmd, predict_cmd, eval_cmd, export_cmd, webui_cmd)
+@click.command("serve")
+@task_option()
+@click.option("--adapter", type=click.Path(path_type=Path, file_okay=False, exists=True), help="A run's adapter/ dir; default: the task's latest run.")
+@click.option("--base-only", is_flag=True, help="Serve the base model instead of a trained run.")
+@click.option("--model", "-m", help="Base model for --base-only ('tiny' allowed); default: the task's.")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
+@click.option("--name", help="Model name clients ask for; default: the task's name.")
+def serve_cmd(task, adapter, base_only, model, port, host, name):
+    """A trained run behind LLaMA-Factory's OpenAI-compatible API; Ctrl-C stops the whole server.
+
+    Example: domaintune serve --task restaurant --port 8000   (then: --judge-base-url http://127.0.0.1:8000/v1)
+    """
+    from pipelines.run.serve import serve
+
+    if adapter is None and not base_only:
+        run = RunLayout.latest(task.name)
+        if run is None:
+            raise DomaintuneError(f"no trained run of {task.name} under runs/; train first, pass --adapter, or use --base-only")
+        adapter = run.adapter
+    name = name or task.name
+    click.echo(f"serving http://{host}:{port}/v1 as model {name!r} (Ctrl-C stops it)")
+    raise SystemExit(serve(task, None if base_only else adapter, model, host, port, name))
+
+
+COMMANDS = (train_cmd, predict_cmd, eval_cmd, export_cmd, webui_cmd, serve_cmd)
