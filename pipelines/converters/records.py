@@ -13,7 +13,6 @@ from pipelines.core.progress import progress
 from pipelines.core.readers import iter_json_records
 from pipelines.core.schema import first_schema_error
 
-
 SKIPPED_SHOWN = 10
 # LLaMA-Factory's media columns: refused, since the tasks' models read text only.
 MULTIMODAL = ("images", "videos", "audios")

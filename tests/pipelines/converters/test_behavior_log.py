@@ -137,8 +137,10 @@ EVENT_NAMES = "['app_start', 'app_close', 'window_switch', 'web_visit', 'file_ac
         (
             "log.jsonl",
             GOOD.replace("2025-06-02 08:00:00", "02/06/2025 08:00"),
-            "log.jsonl: line 1: ts: '02/06/2025 08:00' is not a timestamp: expected 'YYYY-MM-DD HH:MM:SS', "
-            "ISO 8601 (2025-05-27T08:42:30.250+08:00) or epoch seconds / milliseconds",
+            (
+                "log.jsonl: line 1: ts: '02/06/2025 08:00' is not a timestamp: expected 'YYYY-MM-DD HH:MM:SS', "
+                "ISO 8601 (2025-05-27T08:42:30.250+08:00) or epoch seconds / milliseconds"
+            ),
         ),
         (
             "log.jsonl",
