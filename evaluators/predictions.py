@@ -5,10 +5,20 @@ from pathlib import Path
 
 from pipelines.core.errors import RecordError
 from pipelines.core.layout import SEGMENTS_FILE
-from pipelines.core.readers import iter_json_records
+from pipelines.core.readers import iter_json_records, read_text
+from pipelines.core.schema import schema_problems
 from pipelines.core.text import strip_think
 
 FIELDS = ("prompt", "predict", "label")
+# What `domaintune predict` writes beside the predictions (pipelines/run/predict.py segments()).
+SEGMENTS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["split", "n"],
+        "properties": {"split": {"type": "string"}, "n": {"type": "integer", "minimum": 0}},
+    },
+}
 
 
 def load_predictions(path: Path) -> list[dict]:
@@ -30,7 +40,7 @@ def load_segments(path: Path) -> dict[str, list[dict]]:
     segments_path = path.parent / SEGMENTS_FILE
     if not segments_path.exists():
         return {"val": rows}
-    segments = json.loads(segments_path.read_text(encoding="utf-8"))
+    segments = read_segments(segments_path)
     if sum(s["n"] for s in segments) != len(rows):
         raise RecordError(str(path), "file", "-", f"{len(rows)} predictions but {segments_path} describes {sum(s['n'] for s in segments)}")
     out, start = {}, 0
@@ -38,6 +48,19 @@ def load_segments(path: Path) -> dict[str, list[dict]]:
         out[segment["split"]] = rows[start : start + segment["n"]]
         start += segment["n"]
     return out
+
+
+def read_segments(path: Path) -> list[dict]:
+    again = "written by `domaintune predict`; run it again to rewrite it"
+    try:
+        segments = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise RecordError(str(path), f"line {exc.lineno} column {exc.colno}", "-", f"not valid JSON ({exc.msg}); {again}") from None
+    problems = schema_problems(segments, SEGMENTS_SCHEMA)
+    if problems:
+        field, _, reason = problems[0].partition(": ")
+        raise RecordError(str(path), "file", field, f"{reason}; {again}")
+    return segments
 
 
 def check_labels(rows: list[dict], records: list[dict], source: str) -> None:

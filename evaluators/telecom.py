@@ -16,6 +16,7 @@ from evaluators.plots import bar_chart
 from evaluators.tables import markdown_table
 from evaluators.text import jieba_tokens
 from pipelines.core.paths import REPO_ROOT
+from pipelines.core.readers import read_text
 from pipelines.core.registry import CONVERTERS
 from pipelines.core.text import strip_think
 
@@ -23,7 +24,7 @@ METRICS = ("rouge_l", "bleu_4", "term_recall")
 
 
 def load_glossary(path: Path) -> list[str]:
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = read_text(path).splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +43,7 @@ def _model_path(task: Task, model: str) -> str:
         return relative(ensure_tiny_model(family_of(task.model["template"])))
     if Path(model).is_dir():
         return str(Path(model).resolve())
-    if local_copy(model).is_dir():
+    if (local_copy(model) / "config.json").is_file():  # a complete download (an empty folder is not a model)
         return relative(local_copy(model))
     if Path(model).is_absolute() or model.startswith("."):
         raise DomaintuneError(f"model directory {model} does not exist")
@@ -49,7 +51,25 @@ def _model_path(task: Task, model: str) -> str:
 
 
 def download(model_id: str) -> Path:
-    """ModelScope snapshot into models/<id>; offline it fails with one line, not a traceback."""
+    """ModelScope snapshot into models/<id>; offline it fails with one line, not a traceback.
+
+    The files go to a hidden folder beside the target first and are renamed into models/<id> only when the
+    download is complete, so a failed or interrupted one never leaves a folder that looks like a model.
+    """
+    target = local_copy(model_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        _snapshot(model_id, partial)
+        if target.exists():  # a previous complete copy: replaced only now that the new one is whole
+            shutil.rmtree(target)
+        partial.rename(target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def _snapshot(model_id: str, local_dir: Path) -> None:
     try:
         from modelscope import snapshot_download
 
@@ -58,7 +78,7 @@ def download(model_id: str) -> Path:
             if name.startswith("modelscope"):
                 logging.getLogger(name).setLevel(logging.ERROR)
 
-        return Path(snapshot_download(model_id, local_dir=str(local_copy(model_id))))
+        snapshot_download(model_id, local_dir=str(local_dir))
     except Exception as exc:  # modelscope raises requests/HTTP/OS errors of many kinds when offline
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DomaintuneError(f"cannot download {model_id} from ModelScope ({type(exc).__name__}: {first_line[:200]})") from None
@@ -91,4 +111,10 @@ def base_model_of(adapter: Path) -> str:
     config = Path(adapter) / "adapter_config.json"
     if not config.exists():
         raise DomaintuneError(f"{adapter} is not a LoRA adapter directory (no adapter_config.json)")
-    return json.loads(config.read_text(encoding="utf-8"))["base_model_name_or_path"]
+    try:
+        base = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise DomaintuneError(f"{config}: not a readable adapter config ({type(exc).__name__}); train the adapter again") from None
+    if not isinstance(base, str) or not base:
+        raise DomaintuneError(f"{config}: base_model_name_or_path is missing, so the base model is unknown; add it (the model id or path the adapter was trained on)")
+    return base

@@ -147,6 +147,8 @@ def resolve_architecture(model: str, table_path: Path = ARCHITECTURES_FILE) -> A
 
 def synthesize(count: int, name: str, table: dict[str, Architecture]) -> Architecture:
     """A Qwen2.5-shaped model with `count` parameters (see the module docstring for the assumption)."""
+    if count < 1:
+        raise DomaintuneError(f"{name}: a parameter count must be positive, like 7B or 0.5B")
     anchors = [arch for arch in table.values() if arch.model_type == SYNTHESIS_FAMILY]
     anchor = min(anchors, key=lambda arch: abs(math.log(arch.num_params / count)))
     fixed = anchor.embedding_params + anchor.hidden_size
