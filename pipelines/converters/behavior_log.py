@@ -134,7 +134,7 @@ def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tup
             except InvalidRecord as exc:
                 if not skip_invalid:
                     raise RecordError(str(path), f"line {number}", exc.field, exc.reason) from None
-                skipped.skip(f"{path}: line {number}", f"{exc.field}: {exc.reason}")
+                skipped.skip(str(path), f"line {number}", f"{exc.field}: {exc.reason}")
                 continue
             events.append(LoggedEvent(record["ts"], next(seq), record["user"], render(record)))
     return events, skipped

@@ -33,15 +33,25 @@ class Conversion:
     # reason -> count: invalid records (only with skip_invalid) and records a converter drops (near duplicates)
     skipped: Counter = field(default_factory=Counter)
     invalid: int = 0  # records skipped as invalid (skip_invalid)
-    skipped_at: list[str] = field(default_factory=list)  # "file: record N" of the first SKIPPED_SHOWN of them
+    skipped_at: list[tuple[str, str]] = field(default_factory=list)  # (file, "record N") of the first SKIPPED_SHOWN
     dropped: Counter = field(default_factory=Counter)  # input field not carried over -> records that had it
 
-    def skip(self, where: str, reason: str) -> None:
+    def skip(self, path: str, location: str, reason: str) -> None:
         """Count an invalid record under its reason, and name it while fewer than SKIPPED_SHOWN are named."""
         self.skipped[reason] += 1
         self.invalid += 1
         if len(self.skipped_at) < SKIPPED_SHOWN:
-            self.skipped_at.append(where)
+            self.skipped_at.append((path, location))
+
+    def skipped_records(self) -> str:
+        """The named invalid records, "a.json: records 0, 3; b.jsonl: line 7 and 5 more"; "" when none."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for path, location in self.skipped_at:
+            kind, _, number = location.partition(" ")
+            groups.setdefault((path, kind), []).append(number)
+        named = "; ".join(f"{path}: {kind}{'s' * (len(numbers) > 1)} {', '.join(numbers)}" for (path, kind), numbers in groups.items())
+        more = self.invalid - len(self.skipped_at)
+        return named + (f" and {more} more" if more else "")
 
 
 
@@ -87,5 +97,5 @@ def convert_records(
                     problem = (exc.field, exc.reason)
             if not skip_invalid:
                 raise RecordError(str(path), location, *problem)
-            conversion.skip(f"{path}: {location}", f"{problem[0]}: {problem[1]}")
+            conversion.skip(str(path), location, f"{problem[0]}: {problem[1]}")
     return conversion

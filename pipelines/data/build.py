@@ -24,16 +24,14 @@ class BuildSummary:
     duplicates: int
     counts: dict[str, int] = field(default_factory=dict)  # dataset name -> records written
     skipped: dict[str, int] = field(default_factory=dict)
-    invalid: int = 0  # records skipped as invalid (--skip-invalid)
-    skipped_at: list[str] = field(default_factory=list)  # "file: record N" of the first ten of them
+    skipped_records: str = ""  # the first ten records skipped as invalid (--skip-invalid), and how many more
     dropped: dict[str, int] = field(default_factory=dict)  # input field the converter does not carry over -> records
 
     def lines(self) -> list[str]:
         out = [f"{self.task}: {self.read} records read, {self.duplicates} exact duplicates removed"]
         out += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
-        if self.skipped_at:
-            more = f" and {self.invalid - len(self.skipped_at)} more" if self.invalid > len(self.skipped_at) else ""
-            out.append(f"  skipped records: {', '.join(self.skipped_at)}{more}")
+        if self.skipped_records:
+            out.append(f"  skipped records: {self.skipped_records}")
         out += [f"  not carried over: {name} (in {n} records)" for name, n in sorted(self.dropped.items())]
         out += [f"  {name}: {n} records" for name, n in self.counts.items()]
         return out
@@ -101,4 +99,4 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
             else:
                 stale.append(sidecar.name)  # a sidecar left from an earlier build would no longer line up
         publish(dataset_dir, staging, files, entries, stale)
-    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped), invalid=conversion.invalid, skipped_at=conversion.skipped_at, dropped=dict(conversion.dropped))
+    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped), skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped))

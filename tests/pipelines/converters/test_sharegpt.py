@@ -105,4 +105,4 @@ def test_skip_invalid_names_the_first_ten_skipped_records_and_counts_all(tmp_pat
     conversion = convert([tmp_path / "d.json"], {}, True)
     assert len(conversion.examples) == 1
     assert conversion.skipped == {"conversations[0].from: 'gpt' where LLaMA-Factory expects human or observation": 12}
-    assert conversion.skipped_at == [f"{tmp_path / 'd.json'}: record {i}" for i in range(10)]
+    assert conversion.skipped_records() == f"{tmp_path / 'd.json'}: records 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more"
