@@ -109,6 +109,20 @@ def drop_near_duplicates(conversion: Conversion) -> Conversion:
     return conversion
 
 
-@register_converter("map_agent", options_schema={"type": "object", "additionalProperties": False, "properties": {}})
+EXAMPLE = {
+    "Instruction": "你是美食推荐助手，只推荐地图工具返回的餐厅。",
+    "Question": "我在国贸，想吃 100 元以内的东北菜，推荐一家。",
+    "Answer": "1. 老盛昌东北菜馆：距您 650 米，人均 85 元。",
+    "context": {
+        "location": {"name": "国贸", "lng": 116.461, "lat": 39.909},
+        "budget": [0, 100],
+        "pois": [{"name": "老盛昌东北菜馆", "cuisine": "东北菜", "rating": 4.5, "distance_m": 650, "avg_price": 85}],
+    },
+}
+
+
+@register_converter(
+    "map_agent", options_schema={"type": "object", "additionalProperties": False, "properties": {}}, example=EXAMPLE
+)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     return drop_near_duplicates(convert_records(paths, OBJECT, to_example, skip_invalid))

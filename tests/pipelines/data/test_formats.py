@@ -14,7 +14,7 @@ def test_every_registered_converter_is_listed():
     assert [f.name for f in input_formats()] == CONVERTERS.names()
 
 
-@pytest.mark.parametrize("name", ["alpaca", "sharegpt", "openai_messages", "behavior_log"])
+@pytest.mark.parametrize("name", ["alpaca", "sharegpt", "openai_messages", "behavior_log", "map_agent"])
 def test_the_shown_example_is_accepted_by_its_converter_with_nothing_dropped(tmp_path, name):
     [fmt] = [f for f in input_formats() if f.name == name]
     path = tmp_path / "example.jsonl"
