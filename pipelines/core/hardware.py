@@ -168,7 +168,7 @@ def read_nvidia_smi() -> SmiReading:
 def read_torch() -> TorchInfo:
     try:
         import torch
-    except Exception as exc:  # an ImportError, or an OSError from a CUDA library that does not load
+    except Exception as exc:  # noqa: BLE001 - an ImportError, or an OSError from a CUDA library that does not load
         return TorchInfo(error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     gpus = []
     if torch.cuda.is_available():
@@ -194,7 +194,7 @@ def read_package(name: str, module: str) -> PackageStatus:
         version = "unknown"
     try:
         importlib.import_module(module)
-    except Exception as exc:  # a kernel package built for another torch or CUDA fails in many ways
+    except Exception as exc:  # noqa: BLE001 - a kernel package built for another torch or CUDA fails in many ways
         return PackageStatus(name, version, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
     return PackageStatus(name, version)
 

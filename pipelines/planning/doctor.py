@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, replace
 from pipelines.core.gpus import GpuTier, load_tiers
 from pipelines.core.hardware import (
     CUDA_MAJOR_MIN_DRIVER,
+    TRAINING_PACKAGES,
     Gpu,
     Machine,
     PackageStatus,
-    TRAINING_PACKAGES,
     TorchInfo,
     describe,
     driver_runs_cuda,
