@@ -3,7 +3,13 @@
 An evaluator is a function `evaluate(inp: EvalInput) -> EvalResult` in a module of this package, registered
 with `@register_evaluator(name, options_schema=..., path_options=...)` under the name a task's YAML gives in
 `eval.evaluator`; `load_task` checks the task's `eval` options against that schema. It may write figures (PNG)
-into `inp.out_dir`; the caller writes `metrics.json` and `report.md` atomically and appends the loss section.
+into `inp.out_dir`; the caller writes `metrics.json`, `report.md` and `report.html` atomically, adds the run's
+recipe, loss curves, confidence intervals and verdicts (evaluators/report/).
+
+Conventions the report reads from `EvalResult.metrics`:
+    metrics[variant][metric]       a number per model variant ("adapter", "base") and headline metric
+    metrics["baselines"][name]     the same numbers for a baseline, or {"not_applicable": "<why>"} when the
+                                   baseline cannot run on this data (it is then never compared with)
 """
 
 from dataclasses import dataclass, field
@@ -33,3 +39,10 @@ class EvalInput:
 class EvalResult:
     metrics: dict
     report_md: str
+    # The metrics the terminal table, verdicts and HTML page lead with; the first is the one verdicts use.
+    # All are higher-is-better fractions. Empty: the report shows no headline table.
+    headline: tuple[str, ...] = ()
+    # Variant -> metric -> one entry per validation sample, in dataset order, for bootstrap intervals and the
+    # worst/best samples: a float where the metric is their mean, a [numerator, denominator] pair where the
+    # metric is a ratio of sums (a micro average such as term recall).
+    per_sample: dict[str, dict[str, list]] = field(default_factory=dict)

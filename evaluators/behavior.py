@@ -18,7 +18,9 @@ Baselines see what the model sees, the context lines of the validation prompt, a
 A baseline's timestamp is the last context line's (the next event's second cannot be known from the log), so
 their `exact` at 0 s is nearly out of reach; `exact_lenient` (within LENIENT_TOLERANCE_S) shows how close they
 come. Except repeat_last, their detail is the one training saw most often with that (event, target). Ties go to
-the alphabetically first candidate, so baselines do not depend on file order.
+the alphabetically first candidate, so baselines do not depend on file order. When a validation prompt carries
+no context line, or the training split is empty, the baselines cannot run: they are "not applicable" (with the
+reason) rather than a 0 every model beats, and no verdict compares with them.
 """
 
 import re
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluators.base import EvalInput, EvalResult, register_evaluator
+from evaluators.reporting.verdict import NOT_APPLICABLE, against_baselines
 from evaluators.tables import markdown_table
 from pipelines.behavior.events import EVENTS, ParsedAction, parse_action, parse_line
 from pipelines.core.atomic import write_text
@@ -45,6 +48,7 @@ REFERENCE = {"n": 572, "exact": 0.1923, "partial": 0.3776, "invalid": 0.1503, "o
 REFERENCE_LABEL = "reference: seed Qwen3-0.6B, fine-tuned"
 BASELINE_LABELS = {"most_frequent": "baseline: most frequent", "repeat_last": "baseline: repeat last", "markov": "baseline: Markov"}
 CHART = "behavior_overall.png"
+HEADLINE = ("overall", "exact")
 RESULTS_CSV = "prediction_results.csv"
 
 
@@ -159,12 +163,26 @@ def load_train(task: Task, dataset_dir: Path) -> list[dict]:
     return [record for _, record in iter_json_records(dataset_file(task.dataset_name("train"), dataset_dir))]
 
 
+def baseline_scores(inp: EvalInput, shared: list[Sample], tolerance_s: float) -> dict[str, dict]:
+    """The baselines' metrics, or {"not_applicable": why} for each when they cannot run on this data."""
+    without_context = sum(s.last is None for s in shared)
+    train = load_train(inp.task, inp.dataset_dir)
+    if without_context:
+        reason = f"{without_context} of {len(shared)} validation prompts carry no context line to predict from"
+    elif not train:
+        reason = "the training split is empty, so there is nothing to fit them on"
+    else:
+        return {name: score([predict(s.last) for s in shared], shared, tolerance_s)[0] for name, predict in fit_baselines(train).items()}
+    return {name: {"not_applicable": reason} for name in BASELINE_LABELS}
+
+
 def verdict_against(overall: float, baselines: dict[str, dict]) -> str:
-    best = max(baselines, key=lambda name: baselines[name]["overall"])
-    margin = overall - baselines[best]["overall"]
-    if margin > 0:
-        return f"✅ beats every baseline (+{margin:.4f} over {best})"
-    return f"❌ does not beat baseline {best} ({margin:+.4f})"
+    scores = {name: m.get("overall") for name, m in baselines.items()}
+    return against_baselines(overall, scores, {name: m["not_applicable"] for name, m in baselines.items() if "not_applicable" in m})
+
+
+def per_sample(verdicts: list[str]) -> dict[str, list[float]]:
+    return {"overall": [{"exact": 1.0, "partial": PARTIAL_WEIGHT}.get(v, 0.0) for v in verdicts], "exact": [float(v == "exact") for v in verdicts]}
 
 
 @register_evaluator(
@@ -189,10 +207,7 @@ def evaluate(inp: EvalInput) -> EvalResult:
     scored = {variant: score(list(map(parse_line, lines[variant])), samples[variant], tolerance_s) for variant in inp.predictions}
 
     shared = next(iter(samples.values()))  # every variant answers the same validation prompts
-    baselines = {
-        name: score([predict(s.last) if s.last else None for s in shared], shared, tolerance_s)[0]
-        for name, predict in fit_baselines(load_train(inp.task, inp.dataset_dir)).items()
-    }
+    baselines = baseline_scores(inp, shared, tolerance_s)
     metrics = {
         "time_tolerance_s": tolerance_s,
         "lenient_tolerance_s": LENIENT_TOLERANCE_S,
@@ -203,7 +218,12 @@ def evaluate(inp: EvalInput) -> EvalResult:
     }
     write_results_csv(inp, samples, lines, {v: verdicts for v, (_, verdicts) in scored.items()})
     plot_overall(metrics, list(inp.predictions), inp.out_dir / CHART)
-    return EvalResult(metrics=metrics, report_md=report(metrics, list(inp.predictions)))
+    return EvalResult(
+        metrics=metrics,
+        report_md=report(metrics, list(inp.predictions)),
+        headline=HEADLINE,
+        per_sample={variant: per_sample(verdicts) for variant, (_, verdicts) in scored.items()},
+    )
 
 
 def write_results_csv(inp: EvalInput, samples: dict[str, list[Sample]], lines: dict[str, list[str]], verdicts: dict[str, list[str]]) -> Path:
@@ -230,6 +250,12 @@ def _cells(label: str, m: dict, verdict: str) -> list:
     return [label, m["n"], f"{m['exact']:.4f}", lenient, f"{m['partial']:.4f}", f"{m['invalid']:.4f}", f"{m['overall']:.4f}", verdict]
 
 
+def _baseline_cells(label: str, m: dict) -> list:
+    if "not_applicable" in m:
+        return [label, "–", *[NOT_APPLICABLE] * 5, m["not_applicable"]]
+    return _cells(label, m, "baseline")
+
+
 def _by_event_table(variant: str, m: dict) -> list[str]:
     rows = [[event, e["n"], *(f"{e[k]:.4f}" for k in ("exact", "partial", "invalid", "overall"))] for event, e in m["by_event"].items()]
     return [f"**{variant}** by event:", "", markdown_table(["event", "n", "exact", "partial", "invalid", "overall"], rows), ""]
@@ -239,7 +265,7 @@ def report(metrics: dict, variants: list[str]) -> str:
     n = metrics[variants[0]]["n"]
     header = ["model", "n", "exact", f"exact ≤{LENIENT_TOLERANCE_S} s", "partial", "invalid", "overall", "verdict"]
     rows = [_cells(f"**{v}**", metrics[v], f"**{metrics['verdicts'][v]}**") for v in variants]
-    rows += [_cells(BASELINE_LABELS[name], m, "baseline") for name, m in metrics["baselines"].items()]
+    rows += [_baseline_cells(BASELINE_LABELS[name], m) for name, m in metrics["baselines"].items()]
     rows += [_cells(REFERENCE_LABEL, metrics["reference"], "seed report, its own data")]
     lines = [
         "## Next-action prediction",
@@ -275,9 +301,10 @@ def plot_overall(metrics: dict, variants: list[str], path: Path) -> Path:
     # Headless backend and CJK fonts are set up once, in .plots, for every report figure.
     from evaluators.plots import plt
 
-    best = max(m["overall"] for m in metrics["baselines"].values())
-    rows = [(v, metrics[v], "#2e7d32" if metrics[v]["overall"] > best else "#c62828") for v in variants]
-    rows += [(BASELINE_LABELS[name], m, "#9e9e9e") for name, m in metrics["baselines"].items()]
+    applicable = {name: m for name, m in metrics["baselines"].items() if "not_applicable" not in m}
+    best = max((m["overall"] for m in applicable.values()), default=None)
+    rows = [(v, metrics[v], "#2e7d32" if best is not None and metrics[v]["overall"] > best else "#c62828") for v in variants]
+    rows += [(BASELINE_LABELS[name], m, "#9e9e9e") for name, m in applicable.items()]
     rows += [(REFERENCE_LABEL, metrics["reference"], "#90caf9")]
     labels = [label for label, _, _ in rows][::-1]
     exact = [m["exact"] for _, m, _ in rows][::-1]
@@ -289,11 +316,13 @@ def plot_overall(metrics: dict, variants: list[str], path: Path) -> Path:
     ax.barh(labels, half_partial, left=exact, color=colors, alpha=0.45)
     for y, (e, h) in enumerate(zip(exact, half_partial)):
         ax.text(e + h + 0.005, y, f"{e + h:.3f}", va="center", fontsize=9)
-    ax.axvline(best, color="black", linestyle="--", linewidth=1, label="best baseline")
+    if best is not None:
+        ax.axvline(best, color="black", linestyle="--", linewidth=1, label="best baseline")
     ax.set_xlabel(f"overall = exact (solid) + {PARTIAL_WEIGHT} × partial (light)")
     ax.set_xlim(0, 1)
-    ax.set_title("Next action: green beats every baseline, red does not", fontsize=11)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Next action: green beats every applicable baseline, red does not", fontsize=11)
+    if best is not None:
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

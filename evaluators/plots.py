@@ -54,3 +54,51 @@ def loss_curve(trainer_log: Path, path: Path) -> Path | None:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)
+
+
+def headline_chart(path: Path, summary: dict) -> Path | None:
+    """Bars of the headline metrics for each model and applicable baseline, with 95% intervals as error bars."""
+    rows = [r for r in summary["rows"] if "not_applicable" not in r]
+    if not summary["metrics"] or not rows:
+        return None
+    metrics, width = summary["metrics"], 0.8 / len(rows)
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(metrics) * len(rows) / 2 + 2), 4))
+    for i, row in enumerate(rows):
+        xs = [g + i * width - 0.4 + width / 2 for g in range(len(metrics))]
+        values = [row["values"][m] or 0.0 for m in metrics]
+        # Error bars from the bootstrap interval; rows without one (baselines, large n) get none.
+        spans = [row["intervals"].get(m, [v, v]) for m, v in zip(metrics, values)]
+        errors = [[v - lo for v, (lo, _) in zip(values, spans)], [hi - v for v, (_, hi) in zip(values, spans)]]
+        label = row["name"] if row["kind"] == "model" else f"baseline: {row['name']}"
+        bars = ax.bar(xs, values, width, yerr=errors, capsize=3, label=label)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
+    n = next((r["n"] for r in rows if r["n"] is not None), "?")
+    ax.set_xticks(range(len(metrics)), metrics)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Headline metrics on n = {n} validation samples (bars: 95% interval)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def loss_curves(path: Path, runs: dict[str, dict[str, list[tuple[int, float]]]]) -> Path | None:
+    """Several runs' training (solid) and validation (dashed) loss on one axis: run label -> {"loss", "eval_loss"}."""
+    if not any(points for curves in runs.values() for points in curves.values()):
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (label, curves) in enumerate(runs.items()):
+        color = f"C{i}"
+        if curves.get("loss"):
+            ax.plot(*zip(*curves["loss"]), color=color, label=f"{label}: train")
+        if curves.get("eval_loss"):
+            ax.plot(*zip(*curves["eval_loss"]), "o--", color=color, label=f"{label}: validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title("Loss by run")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)

@@ -1,15 +1,21 @@
-"""`domaintune eval`: score predictions with the task's evaluator and write metrics.json, report.md and PNGs."""
+"""`domaintune eval`: score predictions with the task's evaluator and write metrics.json, summary.json (the headline
+table with intervals and verdicts, evaluators/reporting/), report.md, the self-contained report.html and PNGs."""
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import yaml
 
-from evaluators.base import EVALUATORS, EvalInput, EvalResult
+from evaluators.base import EVALUATORS, EvalInput
 from evaluators.judge.client import JudgeConfig
 from evaluators.judge.section import judge_section
 from evaluators.plots import loss_curve
 from evaluators.predictions import load_segments
+from evaluators.reporting.options import eval_options
+from evaluators.reporting.page import demo_note, write_page
+from evaluators.reporting.runinfo import RunInfo
+from evaluators.reporting.summary import SUMMARY_FILE, markdown, summarize
 from pipelines.core.atomic import write_json, write_text
 from pipelines.core.layout import VARIANTS, RunLayout
 from pipelines.core.paths import dataset_dir, relative
@@ -32,8 +38,12 @@ def trained_model(run: RunLayout) -> str:
     return recipe.get("model_name_or_path", "unknown")
 
 
-def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: JudgeConfig | None = None) -> Path:
-    """Evaluate and write the report; returns the report's path. With `judge`, an LLM judge scores too (any task)."""
+def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: JudgeConfig | None = None,
+             eval_overrides: dict | None = None) -> Path:
+    """Evaluate and write metrics.json, summary.json, report.md and report.html; returns report.md's path.
+    With `judge`, an LLM judge scores too (any task); `eval_overrides` replace `eval` options for this eval only.
+    """
+    options = eval_options(task, eval_overrides)
     run = RunLayout.containing(predictions)
     files = variant_files(predictions)
     out_dir = Path(out_dir) if out_dir else run.eval_dir if run else Path(predictions).parent / "eval"
@@ -44,25 +54,32 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
         predictions={v: s["val"] for v, s in segmented.items()},
         scenarios={v: s["scenarios"] for v, s in segmented.items() if "scenarios" in s},
         out_dir=out_dir,
-        options=task.eval,
+        options=options,
         sources=files,
         dataset_dir=dataset_dir(),
     )
-    result = EVALUATORS.get(task.eval["evaluator"]).fn(inp)
+    result = EVALUATORS.get(options["evaluator"]).fn(inp)
     if judge is not None:
         judge_metrics, judge_md = judge_section(inp, judge)
-        result = EvalResult({**result.metrics, "judge": judge_metrics}, result.report_md + "\n\n" + judge_md)
+        result = replace(result, metrics={**result.metrics, "judge": judge_metrics}, report_md=result.report_md + "\n\n" + judge_md)
+    summary = summarize(result, list(files))
+    note = demo_note(RunInfo.read(run.root)) if run else ""
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",
         *([f"Trained model: `{trained_model(run)}` (run `{relative(run.root)}`)"] if run else []),
+        *([f"> {note}"] if note else []),
+        *([f"Eval options overridden for this eval: {eval_overrides}"] if eval_overrides else []),
         "Predictions: " + ", ".join(f"{v}: `{relative(p)}`" for v, p in files.items()),
+        markdown(summary),
         result.report_md,
     ]
     loss_png = loss_curve(run.trainer_log, out_dir / "loss.png") if run else None
     if loss_png:
         sections += ["## Training loss", f"![loss]({loss_png.name})"]
     write_json(out_dir / "metrics.json", result.metrics)
+    write_json(out_dir / SUMMARY_FILE, summary)
     report = out_dir / "report.md"
-    write_text(report, "\n\n".join(sections) + "\n")
+    write_text(report, "\n\n".join(s for s in sections if s) + "\n")
+    write_page(task, result, summary, inp.predictions, out_dir, run, files)
     return report

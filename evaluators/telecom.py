@@ -5,7 +5,6 @@ All scores are fractions in [0, 1], averaged over samples, except term recall, w
 so a sample that mentions five terms weighs five times one that mentions one.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
@@ -44,37 +43,30 @@ def bleu_4(prediction: str, reference: str) -> float:
     return sentence_bleu([ref], hyp, smoothing_function=SmoothingFunction().method3)
 
 
-@dataclass
-class TermCounts:
-    expected: int = 0
-    found: int = 0
-
-    def add(self, prediction: str, reference: str, glossary: list[str]) -> None:
-        terms = [t for t in glossary if t in reference]
-        self.expected += len(terms)
-        self.found += sum(t in prediction for t in terms)
-
-    @property
-    def recall(self) -> float:
-        return self.found / self.expected if self.expected else 0.0
-
-
-def score(rows: list[dict], glossary: list[str]) -> dict:
-    terms = TermCounts()
-    rouge, bleu = [], []
+def sample_scores(rows: list[dict], glossary: list[str]) -> dict[str, list]:
+    """Per sample: ROUGE-L and BLEU-4, and term recall as [terms found, terms in the reference] (a micro average)."""
+    out = {"rouge_l": [], "bleu_4": [], "term_recall": []}
     for row in rows:
         prediction, reference = strip_think(row["predict"]), strip_think(row["label"])
-        rouge.append(rouge_l(prediction, reference))
-        bleu.append(bleu_4(prediction, reference))
-        terms.add(prediction, reference, glossary)
+        out["rouge_l"].append(rouge_l(prediction, reference))
+        out["bleu_4"].append(bleu_4(prediction, reference))
+        terms = [t for t in glossary if t in reference]
+        out["term_recall"].append([sum(t in prediction for t in terms), len(terms)])
+    return out
+
+
+def score(rows: list[dict], glossary: list[str], samples: dict[str, list] | None = None) -> dict:
+    """The metrics of `rows`, from their `sample_scores` when already computed."""
+    samples = samples if samples is not None else sample_scores(rows, glossary)
     n = len(rows)
+    found, expected = (sum(column) for column in zip(*samples["term_recall"])) if n else (0, 0)
     return {
         "n": n,
-        "rouge_l": sum(rouge) / n if n else 0.0,
-        "bleu_4": sum(bleu) / n if n else 0.0,
-        "term_recall": terms.recall,
-        "terms_expected": terms.expected,
-        "terms_found": terms.found,
+        "rouge_l": sum(samples["rouge_l"]) / n if n else 0.0,
+        "bleu_4": sum(samples["bleu_4"]) / n if n else 0.0,
+        "term_recall": found / expected if expected else 0.0,
+        "terms_expected": expected,
+        "terms_found": found,
     }
 
 
@@ -108,7 +100,8 @@ def scenario_table(inp: EvalInput) -> str:
 )
 def evaluate(inp: EvalInput) -> EvalResult:
     glossary = load_glossary(REPO_ROOT / inp.options["glossary"])
-    metrics = {variant: score(rows, glossary) for variant, rows in inp.predictions.items()}
+    per_sample = {variant: sample_scores(rows, glossary) for variant, rows in inp.predictions.items()}
+    metrics = {variant: score(rows, glossary, per_sample[variant]) for variant, rows in inp.predictions.items()}
     chart = bar_chart(
         inp.out_dir / "metrics.png",
         title=f"{inp.task.name}: before vs after fine-tuning",
@@ -121,11 +114,13 @@ def evaluate(inp: EvalInput) -> EvalResult:
     )
     report = "\n\n".join([
         "## Metrics",
-        f"ROUGE-L and BLEU-4 on jieba tokens (fractions), key-term recall against {len(glossary)} glossary terms "
-        f"(`{inp.options['glossary']}`); `<think>` blocks removed first.",
+        (
+            f"ROUGE-L and BLEU-4 on jieba tokens (fractions), key-term recall against {len(glossary)} glossary terms "
+            f"(`{inp.options['glossary']}`); `<think>` blocks removed first."
+        ),
         table,
         f"![metrics]({chart.name})",
         "## Scenario prompts, before vs after",
         scenario_table(inp),
     ])
-    return EvalResult(metrics=metrics, report_md=report)
+    return EvalResult(metrics=metrics, report_md=report, headline=METRICS, per_sample=per_sample)

@@ -7,10 +7,10 @@ import signal
 
 import click
 
-from pipelines.cli import behavior, data, demo, doctor, models, plan, restaurant, run
+from pipelines.cli import behavior, compare, data, demo, doctor, models, plan, restaurant, run
 from pipelines.core.errors import DomaintuneError, Interrupted
 
-COMMAND_MODULES = (data, models, plan, run, demo, behavior, restaurant, doctor)
+COMMAND_MODULES = (data, models, plan, run, compare, demo, behavior, restaurant, doctor)
 
 
 # Exit codes (README "Exit codes"): 1 data or user error, 2 usage error (click's own), 3 a bug,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.options import gpu_option, set_option, task_option
+from pipelines.cli.options import gpu_option, parse_overrides, set_option, task_option
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
 
@@ -76,22 +76,36 @@ def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, 
         click.echo(f"{variant}: {path}")
 
 
+def parse_eval_overrides(ctx, param, values) -> dict:
+    """`--set eval.KEY=VALUE` items as {KEY: value}; values read as in a recipe (see parse_overrides)."""
+    overrides = parse_overrides(ctx, param, values)
+    wrong = [key for key in overrides if not key.startswith("eval.")]
+    if wrong:
+        raise click.BadParameter(f"{', '.join(wrong)}: eval overrides are written eval.KEY=VALUE", param=param)
+    return {key.removeprefix("eval."): value for key, value in overrides.items()}
+
+
 @click.command("eval")
 @task_option()
 @click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False), help="generated_predictions.jsonl; default: the latest run's.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="Report directory; default <run>/eval.")
+@click.option("--set", "eval_sets", multiple=True, metavar="eval.KEY=VALUE", callback=parse_eval_overrides,
+              help="Override one of the task's `eval` options for this eval (repeatable), e.g. --set eval.time_tolerance_s=10.")
+@click.option("--time-tolerance", type=click.FloatRange(min=0), help="Behavior: seconds apart an exact match may be (eval.time_tolerance_s).")
 @click.option("--judge-base-url", help="OpenAI-compatible endpoint of a judge model (e.g. http://127.0.0.1:8000/v1): adds LLM-judge scores.")
 @click.option("--judge-model", help="Model name the judge endpoint serves (required with --judge-base-url).")
 @click.option("--judge-api-key-env", default="JUDGE_API_KEY", show_default=True,
               help="NAME of the environment variable holding the judge's API key; the key is never printed or written.")
-def eval_cmd(task, predictions, output, judge_base_url, judge_model, judge_api_key_env):
-    """Score predictions and write metrics.json, report.md and plots.
+def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_url, judge_model, judge_api_key_env):
+    """Score predictions, print the headline table, and write metrics.json, report.md, report.html and plots.
 
     Example: domaintune eval --task telecom --predictions runs/<run>/predict/adapter/generated_predictions.jsonl
+    One option changed for this eval: domaintune eval --task behavior --time-tolerance 10
     With a judge: JUDGE_API_KEY=... domaintune eval --task restaurant --judge-base-url https://api.example.com/v1 --judge-model gpt-4o
     """
     from evaluators.judge.client import JudgeConfig
     from evaluators.report import evaluate
+    from evaluators.reporting.terminal import print_report
 
     if bool(judge_base_url) != bool(judge_model):
         raise click.UsageError("--judge-base-url and --judge-model go together")
@@ -103,7 +117,10 @@ def eval_cmd(task, predictions, output, judge_base_url, judge_model, judge_api_k
         predictions = next((p for p in candidates if p.exists()), None)
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
-    click.echo(f"report: {evaluate(task, predictions, output, judge)}")
+    overrides = {**eval_sets, **({"time_tolerance_s": time_tolerance} if time_tolerance is not None else {})}
+    report = evaluate(task, predictions, output, judge, eval_overrides=overrides)
+    print_report(report)
+    click.echo(f"report: {report}")
 
 
 @click.command("export")

@@ -1,0 +1,96 @@
+"""The headline table of one evaluation as plain data (written to eval/summary.json, read by `compare`).
+
+    {"metrics": [headline metrics, primary first],
+     "rows": [{"name", "kind": "model" | "baseline", "n", "values": {metric: x | None},
+               "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines)}],
+     "differences": [one line per metric: adapter vs base, with the intervals]}
+"""
+
+from evaluators.base import EvalResult
+from evaluators.reporting import verdict
+from evaluators.reporting.intervals import SMALL_N, Interval, bootstrap
+
+MODEL, BASELINE = "model", "baseline"
+SUMMARY_FILE = "summary.json"
+
+
+def _model_row(name: str, metrics: dict, per_sample: dict, headline: tuple[str, ...]) -> dict:
+    n = metrics.get("n")
+    intervals = {}
+    if n is not None and n < SMALL_N:
+        for metric in headline:
+            interval = bootstrap(per_sample.get(metric, []))
+            if interval is not None:
+                intervals[metric] = [interval.low, interval.high]
+    return {"name": name, "kind": MODEL, "n": n, "values": {m: metrics.get(m) for m in headline}, "intervals": intervals}
+
+
+def _baseline_row(name: str, metrics: dict, headline: tuple[str, ...]) -> dict:
+    if "not_applicable" in metrics:
+        return {"name": name, "kind": BASELINE, "n": None, "values": dict.fromkeys(headline), "intervals": {}, "not_applicable": metrics["not_applicable"]}
+    return {"name": name, "kind": BASELINE, "n": metrics.get("n"), "values": {m: metrics.get(m) for m in headline}, "intervals": {}}
+
+
+def interval(row: dict, metric: str) -> Interval | None:
+    pair = row["intervals"].get(metric)
+    return Interval(*pair) if pair else None
+
+
+def summarize(result: EvalResult, variants: list[str]) -> dict:
+    headline = tuple(result.headline)
+    rows = [_model_row(v, result.metrics[v], result.per_sample.get(v, {}), headline) for v in variants if v in result.metrics]
+    baselines = [_baseline_row(name, m, headline) for name, m in result.metrics.get("baselines", {}).items()]
+    if headline:
+        primary = headline[0]
+        scores = {b["name"]: b["values"][primary] for b in baselines}
+        reasons = {b["name"]: b["not_applicable"] for b in baselines if "not_applicable" in b}
+        for row in rows:
+            row["verdict"] = verdict.against_baselines(row["values"][primary], scores, reasons)
+    by_name = {row["name"]: row for row in rows}
+    differences = []
+    if {"adapter", "base"} <= set(by_name):
+        adapter, base = by_name["adapter"], by_name["base"]
+        differences = [
+            verdict.adapter_vs_base(m, adapter["values"][m], base["values"][m], interval(adapter, m), interval(base, m))
+            for m in headline
+            if adapter["values"][m] is not None and base["values"][m] is not None
+        ]
+    return {"metrics": list(headline), "rows": rows + baselines, "differences": differences}
+
+
+def cell(row: dict, metric: str) -> str:
+    """`0.1234 [0.1000, 0.1500]`, or the reason a baseline cannot run."""
+    if "not_applicable" in row:
+        return verdict.NOT_APPLICABLE
+    value = row["values"].get(metric)
+    if value is None:
+        return "–"
+    ci = interval(row, metric)
+    return f"{value:.4f} {ci}" if ci else f"{value:.4f}"
+
+
+def label(row: dict) -> str:
+    return row["name"] if row["kind"] == MODEL else f"baseline: {row['name']}"
+
+
+def has_verdicts(summary: dict) -> bool:
+    """Only a task with baselines has verdicts; without them the column is left out."""
+    return any(r.get("verdict") or "not_applicable" in r for r in summary["rows"])
+
+
+def verdict_cell(row: dict, summary: dict) -> list[str]:
+    return [row.get("verdict") or row.get("not_applicable", "")] if has_verdicts(summary) else []
+
+
+def markdown(summary: dict) -> str:
+    """The headline section of report.md (and of `compare`)."""
+    from evaluators.tables import markdown_table
+
+    if not summary["metrics"]:
+        return ""
+    header = ["", "n", *summary["metrics"], *(["verdict"] if has_verdicts(summary) else [])]
+    rows = [[label(r), r["n"] if r["n"] is not None else "–", *(cell(r, m) for m in summary["metrics"]), *verdict_cell(r, summary)] for r in summary["rows"]]
+    lines = ["## Headline", "Metric [95% bootstrap interval over samples]; higher is better.", markdown_table(header, rows)]
+    if summary["differences"]:
+        lines.append("\n".join(f"- {d}" for d in summary["differences"]))
+    return "\n\n".join(lines)
