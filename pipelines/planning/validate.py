@@ -4,7 +4,9 @@ The recipe is read the way `llamafactory-cli train` reads it (OmegaConf) and che
 each gathering every problem it finds:
   1. keys: every key must be a field of LLaMA-Factory's training argument dataclasses (ModelArguments,
      DataArguments, Seq2SeqTrainingArguments, FinetuningArguments, GeneratingArguments);
-  2. value types against those fields' type hints, which `HfArgumentParser.parse_dict` does not check;
+  2. value types against those fields' type hints, which `HfArgumentParser.parse_dict` does not check, and
+     value ranges that PEFT, torch and transformers enforce only once training has started
+     (recipes/schema/recipe_ranges.schema.json);
   3. references: the template exists, the datasets are registered, the DeepSpeed file exists;
   4. LLaMA-Factory's `get_train_args` on the keys that passed 1-2: the dataclasses' own `__post_init__`
      rules and LLaMA-Factory's cross-field rules (it stops at its first error, so this pass adds one).
@@ -30,6 +32,7 @@ from typing import Any
 from unittest import mock
 
 from pipelines.core.paths import REPO_ROOT, relative
+from pipelines.core.schema import load_schema, schema_problems
 
 DATASET_INFO = "dataset_info.json"
 # LLaMA-Factory's dataset_dir values that name no local directory: hub datasets, resolved at run time.
@@ -122,6 +125,9 @@ def validate_recipe(path: Path) -> Validation:
         return Validation(path, [problem])
     hints = _field_hints()
     key_problems = {key: problem for key, value in args.items() if (problem := _key_problem(key, value, hints))}
+    ranges = load_schema("recipe_ranges")
+    for key in [k for k in args if k in ranges["properties"] and k not in key_problems]:
+        key_problems.update({key: problem for problem in schema_problems({key: args[key]}, ranges)})
     reference_problems, notes = _reference_problems(args)
     parse_args, skipped = _set_aside_device_checks({k: v for k, v in args.items() if k not in key_problems})
     llamafactory_problem = _llamafactory_problem(parse_args)

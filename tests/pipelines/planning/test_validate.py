@@ -181,3 +181,21 @@ def test_not_a_mapping(tmp_path):
     path = tmp_path / "list.yaml"
     path.write_text("- stage: sft\n")
     assert validate_recipe(path).problems == ["a recipe must be a mapping of LLaMA-Factory arguments"]
+
+
+def test_value_ranges_training_enforces_are_checked(write_recipe):
+    # Issue 8 case 7: LLaMA-Factory's parser accepts these; PEFT / torch refuse them only after the model loads.
+    result = validate_recipe(write_recipe(lora_rank=0, learning_rate=-1, cutoff_len=-5, per_device_train_batch_size=0))
+    assert result.problems == [  # in the order of the recipe file (yaml.safe_dump sorts its keys)
+        "cutoff_len: -5 is less than the minimum of 1",
+        "learning_rate: -1 is less than or equal to the minimum of 0",
+        "lora_rank: 0 is less than the minimum of 1",
+        "per_device_train_batch_size: 0 is less than the minimum of 1",
+    ]
+
+
+def test_every_range_key_is_a_llamafactory_key():
+    from pipelines.core.schema import load_schema
+    from pipelines.planning.validate import _field_hints
+
+    assert set(load_schema("recipe_ranges")["properties"]) <= set(_field_hints())
