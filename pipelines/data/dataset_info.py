@@ -5,12 +5,21 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from pipelines.converters.sharegpt import DEFAULT_TAGS
 from pipelines.core import paths
 from pipelines.core.atomic import write_json
 from pipelines.core.errors import DomaintuneError
 
 ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 OPTIONAL_COLUMNS = {"system": "system", "history": "history"}
+# ShareGPT target records (pipelines/converters/__init__.py) always use LLaMA-Factory's default tags.
+SHAREGPT_COLUMNS = {"messages": "conversations"}
+SHAREGPT_OPTIONAL_COLUMNS = {"system": "system", "tools": "tools"}
+
+
+def sharegpt_entry(file_name: str, keys: set[str]) -> dict:
+    columns = {**SHAREGPT_COLUMNS, **{k: v for k, v in SHAREGPT_OPTIONAL_COLUMNS.items() if v in keys}}
+    return {"file_name": file_name, "formatting": "sharegpt", "columns": columns, "tags": dict(DEFAULT_TAGS)}
 
 
 def entry_for(file_name: str, records: list[dict]) -> dict:
@@ -19,6 +28,8 @@ def entry_for(file_name: str, records: list[dict]) -> dict:
 
 def entry_for_keys(file_name: str, keys: set[str]) -> dict:
     # LLaMA-Factory indexes every registered column on every row, so only columns the data has are named.
+    if SHAREGPT_COLUMNS["messages"] in keys:
+        return sharegpt_entry(file_name, keys)
     columns = dict(ALPACA_COLUMNS)
     columns.update({k: v for k, v in OPTIONAL_COLUMNS.items() if v in keys})
     return {"file_name": file_name, "formatting": "alpaca", "columns": columns}
