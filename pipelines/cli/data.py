@@ -15,15 +15,22 @@ from pipelines.core.tasks import load_task, task_names
 def data_cmd(tasks, inputs, skip_invalid):
     """Convert raw inputs into datasets registered in dataset_info/dataset_info.json.
 
+    With several tasks (default: all), a failing task is reported and the others are still built.
+
     Example: domaintune data --task telecom --input my_qa.json --skip-invalid
     """
-    from pipelines.data.build import build_task
+    from pipelines.data.build import build_task, build_tasks
 
     if inputs and len(tasks) != 1:
         raise DomaintuneError("--input replaces one task's raw files: give exactly one --task with it")
-    for name in tasks or task_names():
-        for line in build_task(load_task(name), list(inputs) or None, skip_invalid).lines():
+    if len(tasks) == 1:
+        for line in build_task(load_task(tasks[0]), list(inputs) or None, skip_invalid).lines():
             click.echo(line)
+        return
+    names = list(tasks) or task_names()
+    failed = build_tasks(names, skip_invalid, click.echo)
+    if failed:
+        raise DomaintuneError(f"{len(failed)} of {len(names)} task(s) failed: {', '.join(failed)} (each reported above)")
 
 
 @click.command("preview")

@@ -2,14 +2,15 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.converters.records import Conversion, Example
-from pipelines.core import paths
+from pipelines.core import paths, tasks
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.registry import CONVERTERS
-from pipelines.core.tasks import Task
+from pipelines.core.tasks import Task, load_task
 from pipelines.data.dataset_info import entry_for_keys
 from pipelines.data.placeholders import fill_placeholders
 from pipelines.data.publish import Staging, publish, write_records
@@ -100,3 +101,16 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
                 stale.append(sidecar.name)  # a sidecar left from an earlier build would no longer line up
         publish(dataset_dir, staging, files, entries, stale)
     return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped), skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped))
+
+
+def build_tasks(names: list[str], skip_invalid: bool = False, echo: Callable[[str], None] = print) -> list[str]:
+    """Build each task in turn (`make data`): one broken task does not stop the others. Returns the failed names."""
+    failed = []
+    for name in names:
+        try:
+            for line in build_task(load_task(name), skip_invalid=skip_invalid).lines():
+                echo(line)
+        except DomaintuneError as exc:
+            failed.append(name)
+            echo(f"{name}: FAILED ({paths.relative(tasks.TASKS_DIR / f'{name}.yaml')}): {exc}")
+    return failed
