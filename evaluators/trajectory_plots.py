@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluators.plots import plt  # the Agg backend and CJK fonts are set there
 from pipelines.trajectory.geo import Region
 from pipelines.trajectory.grammar import Day
 from pipelines.trajectory.places import PlaceTable
-
-from .plots import plt  # the Agg backend and CJK fonts are set there
 
 MAP_MARGIN = 0.25  # of the district's extent: points further out are off the map (their count is printed)
 PERSONA_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive")

@@ -1,16 +1,16 @@
 """The `domaintune` command line: each command parses its options and calls one library function.
 
-Commands live in one small module per group (data, models, plan, run, demo, behavior, restaurant); this module wires them.
+Commands live in one small module per group (data, models, plan, run, demo, behavior, restaurant, trajectory); this module wires them.
 """
 
 import signal
 
 import click
 
-from pipelines.cli import behavior, compare, data, demo, doctor, models, plan, restaurant, run
+from pipelines.cli import behavior, compare, data, demo, doctor, models, plan, restaurant, run, trajectory
 from pipelines.core.errors import DomaintuneError, Interrupted
 
-COMMAND_MODULES = (data, models, plan, run, compare, demo, behavior, restaurant, doctor)
+COMMAND_MODULES = (data, models, plan, run, compare, demo, behavior, restaurant, trajectory, doctor)
 
 
 # Exit codes (README "Exit codes"): 1 data or user error, 2 usage error (click's own), 3 a bug,

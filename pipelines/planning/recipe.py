@@ -144,6 +144,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
             **{k: v for k, v in lf.items() if k not in method_keys},
             "learning_rate": task.train["learning_rate"],
             "num_train_epochs": task.train["num_train_epochs"],
+            **({"max_grad_norm": task.train["max_grad_norm"]} if "max_grad_norm" in task.train else {}),
             "lr_scheduler_type": "cosine",
             "warmup_ratio": 0.1,
             "eval_strategy": "epoch",  # validation loss per epoch goes into the loss plot
@@ -156,7 +157,8 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
 
 
 def predict_recipe(task: Task, model_path: str, chat: ChatFormat, adapter: Path | None, output_dir: Path, eval_datasets: list[str]) -> Recipe:
-    """LLaMA-Factory's own do_predict + predict_with_generate, greedy, on the given datasets in order."""
+    """LLaMA-Factory's own do_predict + predict_with_generate on the given datasets in order: greedy, so that
+    before/after comparisons do not move with sampling noise, unless the task samples (predict.do_sample)."""
     header = [
         f"{task.name}: predictions of {model_path}" + (f" with the adapter {adapter}" if adapter else ""),
         f"Run:  llamafactory-cli train {THIS_FILE}",
@@ -175,11 +177,16 @@ def predict_recipe(task: Task, model_path: str, chat: ChatFormat, adapter: Path 
         "train": {
             "per_device_eval_batch_size": task.config["predict"].get("batch_size", 8),
             "max_new_tokens": task.config["predict"]["max_new_tokens"],
-            # Greedy decoding: before/after comparisons must not move with sampling noise.
-            "do_sample": False,
+            **sampling(task.config["predict"]),
         },
     }
     return Recipe(header, sections)
+
+
+def sampling(predict: dict) -> dict:
+    if not predict.get("do_sample", False):
+        return {"do_sample": False}
+    return {"do_sample": True, **{k: predict[k] for k in ("temperature", "top_p") if k in predict}}
 
 
 def recipe_path(task: Task, tier: GpuTier) -> Path:

@@ -1,7 +1,8 @@
 """`domaintune predict`: LLaMA-Factory's do_predict + predict_with_generate for the adapter and the base model.
 
 Each variant gets `<run>/predict/<variant>/generated_predictions.jsonl` plus `segments.json`, which says
-which rows came from which dataset (validation first, then the task's fixed scenario prompts).
+which rows came from which dataset (validation first, then the task's fixed scenario prompts). A task with
+`predict.samples_per_prompt: k` gets k sampled passes over the validation set, one after the other.
 """
 
 import json
@@ -14,7 +15,7 @@ from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
 from pipelines.core.models import resolve_model, trained_weights
 from pipelines.core.tasks import Task
-from pipelines.data.dataset_info import dataset_file, load_dataset_info
+from pipelines.data.dataset_info import dataset_file, load_dataset_info, register
 from pipelines.planning.architectures import resolve_architecture
 from pipelines.planning.recipe import ChatFormat, chat_format, predict_recipe
 from pipelines.run.launch import run_llamafactory
@@ -23,15 +24,30 @@ from pipelines.run.launch import run_llamafactory
 def segments(task: Task, max_samples: int | None = None) -> list[dict]:
     """Which rows of the predictions come from which dataset, in the order LLaMA-Factory concatenates them.
 
-    `max_samples` mirrors LLaMA-Factory's own truncation: the first N records of each dataset.
+    `max_samples` mirrors LLaMA-Factory's own truncation: the first N records of each dataset. `passes` is how
+    often the dataset is read (samples_per_prompt for validation, once for scenarios); `n` counts every pass.
     """
     splits = ["val"] + (["scenarios"] if task.dataset_name("scenarios") in load_dataset_info() else [])
     out = []
     for split in splits:
         name = task.dataset_name(split)
         n = len(json.loads(dataset_file(name).read_text(encoding="utf-8")))
-        out.append({"split": split, "dataset": name, "n": n if max_samples is None else min(n, max_samples)})
+        passes = task.config["predict"].get("samples_per_prompt", 1) if split == "val" else 1
+        out.append({"split": split, "dataset": name, "n": passes * (n if max_samples is None else min(n, max_samples)), "passes": passes})
     return out
+
+
+def pass_datasets(parts: list[dict]) -> list[str]:
+    """The eval_dataset names, one per pass. LLaMA-Factory loads a name once, so passes 2..k read the same file
+    under alias entries (`<dataset>__pass<i>`) registered here beside the dataset's own entry."""
+    info = load_dataset_info()
+    names = []
+    for part in parts:
+        aliases = [f"{part['dataset']}__pass{i}" for i in range(2, part["passes"] + 1)]
+        if aliases:
+            register({alias: info[part["dataset"]] for alias in aliases})
+        names += [part["dataset"], *aliases]
+    return names
 
 
 def chat_of(task: Task, run: RunLayout, model_path: str) -> ChatFormat:
@@ -62,7 +78,7 @@ def predict(
     outputs = {}
     for variant in variants:
         model_path, adapter_path = (trained.model, trained.adapter) if variant == "adapter" else (base, None)
-        recipe = predict_recipe(task, model_path, chat, adapter_path, run.predict_dir(variant), [s["dataset"] for s in parts])
+        recipe = predict_recipe(task, model_path, chat, adapter_path, run.predict_dir(variant), pass_datasets(parts))
         recipe.override(overrides)
         config = recipe.write(run.predict_recipe(variant))
         run_llamafactory("train", config, run.predict_log(variant), quiet=quiet)

@@ -18,10 +18,9 @@ from pipelines.core.atomic import write_json
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.paths import REPO_ROOT
 from pipelines.core.schema import load_yaml_validated
-
-from .geo import haversine_m
-from .grammar import Activity, Day, parse_clock, render
-from .places import TEMPLATES_FILE, Place, PlaceTable, load_places
+from pipelines.trajectory.geo import haversine_m
+from pipelines.trajectory.grammar import Activity, Day, parse_clock, render
+from pipelines.trajectory.places import TEMPLATES_FILE, Place, PlaceTable, load_places
 
 INSTRUCTION = (
     "请基于真实世界信息，生成一个在上海市陆家嘴区域内进行活动的人，在某一典型工作日内的完整活动轨迹信息，"

@@ -6,8 +6,7 @@ from pathlib import Path
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.paths import REPO_ROOT
 from pipelines.core.schema import load_yaml_validated
-
-from .grammar import half_width
+from pipelines.trajectory.grammar import half_width
 
 DATA_DIR = REPO_ROOT / "data" / "trajectory"
 PLACES_FILE = DATA_DIR / "places.yaml"

@@ -5,7 +5,13 @@ import pytest
 from evaluators.trajectory_checks import CHECKS, World, check_day
 from pipelines.core.schema import load_yaml_validated
 from pipelines.trajectory.geo import load_region
-from pipelines.trajectory.places import REGION_FILE, RULES_FILE, Place, PlaceTable, load_places
+from pipelines.trajectory.places import (
+    REGION_FILE,
+    RULES_FILE,
+    Place,
+    PlaceTable,
+    load_places,
+)
 
 BUND = "外滩观景平台"  # a real place across the river: in this test's table, outside the district
 

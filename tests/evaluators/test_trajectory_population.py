@@ -1,6 +1,14 @@
 import pytest
 
-from evaluators.trajectory_population import BINS, activity_by_hour, duplicate_share, features, histogram, jsd, population_metrics
+from evaluators.trajectory_population import (
+    BINS,
+    activity_by_hour,
+    duplicate_share,
+    features,
+    histogram,
+    jsd,
+    population_metrics,
+)
 from pipelines.trajectory.geo import haversine_m
 from pipelines.trajectory.grammar import Activity, Day
 

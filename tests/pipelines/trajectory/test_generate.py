@@ -5,9 +5,15 @@ import pytest
 from evaluators.trajectory_checks import World, check_day
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.schema import load_yaml_validated
+from pipelines.trajectory.generate import (
+    SAMPLE_SET,
+    generate_days,
+    load_templates,
+    travel_minutes,
+    write_days,
+)
 from pipelines.trajectory.geo import load_region
 from pipelines.trajectory.grammar import parse, render
-from pipelines.trajectory.generate import SAMPLE_SET, generate_days, load_templates, travel_minutes, write_days
 from pipelines.trajectory.places import REGION_FILE, RULES_FILE, Place, load_places
 
 
