@@ -20,6 +20,7 @@ from pipelines.core.atomic import write_json, write_text
 from pipelines.core.layout import VARIANTS, RunLayout
 from pipelines.core.paths import dataset_dir, relative
 from pipelines.core.tasks import Task
+from pipelines.data.fingerprint import check_unchanged
 
 
 def variant_files(predictions: Path) -> dict[str, Path]:
@@ -38,13 +39,17 @@ def trained_model(run: RunLayout) -> str:
     return recipe.get("model_name_or_path", "unknown")
 
 
-def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: JudgeConfig | None = None,
+def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: JudgeConfig | None = None, allow_changed_data: bool = False,
              eval_overrides: dict | None = None) -> Path:
     """Evaluate and write metrics.json, summary.json, report.md and report.html; returns report.md's path.
     With `judge`, an LLM judge scores too (any task); `eval_overrides` replace `eval` options for this eval only.
+
+    A run's predictions are scored only against the datasets it trained on (datasets.json); `allow_changed_data`
+    scores them anyway, and the report says so at the top.
     """
     options = eval_options(task, eval_overrides)
     run = RunLayout.containing(predictions)
+    data_note = check_unchanged(run.datasets, task.name, allow_changed_data) if run else None
     files = variant_files(predictions)
     out_dir = Path(out_dir) if out_dir else run.eval_dir if run else Path(predictions).parent / "eval"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -67,6 +72,7 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",
+        *([f"**Warning: {data_note}**"] if data_note else []),
         *([f"Trained model: `{trained_model(run)}` (run `{relative(run.root)}`)"] if run else []),
         *([f"> {note}"] if note else []),
         *([f"Eval options overridden for this eval: {eval_overrides}"] if eval_overrides else []),
@@ -81,5 +87,5 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
     write_json(out_dir / SUMMARY_FILE, summary)
     report = out_dir / "report.md"
     write_text(report, "\n\n".join(s for s in sections if s) + "\n")
-    write_page(task, result, summary, inp.predictions, out_dir, run, files)
+    write_page(task, result, summary, inp.predictions, out_dir, run, files, data_note)
     return report
