@@ -48,7 +48,7 @@ def loss_curve(trainer_log: Path, path: Path) -> Path | None:
         ax.plot(*zip(*evals), "o--", label="validation loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_title("Training loss")
+    ax.set_title("Training and validation loss")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

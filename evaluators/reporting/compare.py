@@ -57,6 +57,8 @@ def compare(runs: list[Path], out_dir: Path) -> Comparison:
     for run in runs:
         if not RunLayout(run).train_recipe.exists():
             raise DomaintuneError(f"{run}: not a run folder (no train.yaml)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     infos = [RunInfo.read(run) for run in runs]
     labels = [Path(run).name for run in runs]
     summaries = [_summary(run) for run in runs]
@@ -64,7 +66,7 @@ def compare(runs: list[Path], out_dir: Path) -> Comparison:
     settings = [info.settings() for info in infos]
     setting_rows = [[DIFFERS if k in differing else "", k, *(s.get(k, MISSING) for s in settings)] for k in keys]
     metric_header, metric_rows = metrics_rows(labels, summaries)
-    png = loss_curves(Path(out_dir) / "loss.png", {label: {k: info.loss_points(k) for k in ("loss", "eval_loss")} for label, info in zip(labels, infos)})
+    png = loss_curves(out_dir / "loss.png", {label: {k: info.loss_points(k) for k in ("loss", "eval_loss")} for label, info in zip(labels, infos)})
 
     markdown = "\n\n".join([
         f"# Comparing {len(runs)} runs",
@@ -74,7 +76,6 @@ def compare(runs: list[Path], out_dir: Path) -> Comparison:
         markdown_table(["", "setting", *labels], setting_rows),
         *([f"Loss curves: {png}"] if png else []),
     ])
-    out_dir = Path(out_dir)
     write_text(out_dir / "compare.md", markdown + "\n")
     page = html.page("compare runs", [
         f"<h1>Comparing {len(runs)} runs</h1>",

@@ -1,0 +1,59 @@
+"""`domaintune eval`: the headline table in the terminal, and eval options overridden for one eval."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli.main import cli
+from pipelines.data.dataset_info import entry_for, register
+
+
+@pytest.fixture
+def predictions(tmp_path, monkeypatch, fixtures):
+    """The behavior fixture (10 rows scored by hand in tests/evaluators/test_behavior.py) in a temporary workspace."""
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path))
+    datasets = tmp_path / "dataset_info"
+    datasets.mkdir()
+    shutil.copy(fixtures / "behavior/train.json", datasets / "behavior_train.json")
+    register({"behavior_train": entry_for("behavior_train.json", [])}, datasets)
+    path = tmp_path / "preds/generated_predictions.jsonl"
+    path.parent.mkdir()
+    shutil.copy(fixtures / "behavior/predictions.jsonl", path)
+    return path
+
+
+def metrics_of(predictions):
+    return json.loads((predictions.parent / "eval/metrics.json").read_text(encoding="utf-8"))
+
+
+def test_eval_prints_the_headline_table_and_the_html_path(predictions):
+    result = CliRunner().invoke(cli, ["eval", "--task", "behavior", "--predictions", str(predictions)])
+    assert result.exit_code == 0, result.output
+    # 2 exact + 3 partial of 10: overall 0.35; Markov, the best baseline, 0.15.
+    assert "0.3500" in result.output and "beats every baseline (+0.2000 over markov)" in result.output
+    assert "baseline: markov" in result.output
+    assert result.output.strip().splitlines()[-1] == f"report: {predictions.parent / 'eval/report.md'}"
+    assert f"html: {predictions.parent / 'eval/report.html'}" in result.output
+    assert metrics_of(predictions)["time_tolerance_s"] == 0
+
+
+@pytest.mark.parametrize("option", [["--time-tolerance", "5"], ["--set", "eval.time_tolerance_s=5"]])
+def test_eval_options_overridden_for_one_eval(predictions, option):
+    result = CliRunner().invoke(cli, ["eval", "--task", "behavior", "--predictions", str(predictions), *option])
+    assert result.exit_code == 0, result.output
+    metrics = metrics_of(predictions)
+    # Row 2 is 5 s late: exact within 5 s (the boundary is inclusive), so 3 exact and 2 partial.
+    assert metrics["time_tolerance_s"] == 5
+    assert metrics["adapter"]["counts"]["exact"] == 3
+    assert "Eval options overridden for this eval: {'time_tolerance_s': 5" in (predictions.parent / "eval/report.md").read_text(encoding="utf-8")
+
+
+def test_bad_eval_overrides_are_one_line_errors(predictions):
+    unknown = CliRunner().invoke(cli, ["eval", "--task", "behavior", "--predictions", str(predictions), "--set", "eval.tolerance=5"])
+    assert unknown.exit_code == 1
+    assert unknown.output.startswith("Error: eval options of task behavior with the overrides: ") and "'tolerance' was unexpected" in unknown.output
+    assert "Traceback" not in unknown.output
+    unprefixed = CliRunner().invoke(cli, ["eval", "--task", "behavior", "--predictions", str(predictions), "--set", "time_tolerance_s=5"])
+    assert unprefixed.exit_code == 2 and "eval overrides are written eval.KEY=VALUE" in unprefixed.output
