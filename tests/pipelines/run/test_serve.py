@@ -57,12 +57,19 @@ def server():
     deadline = time.monotonic() + STARTUP_S
     while not port_open(port):
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            stop(process)
             pytest.fail(f"llamafactory-cli api did not start:\n{process.stdout.read()[-3000:]}")
         time.sleep(1)
     yield process, port
+    stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    # SIGTERM, never SIGKILL: `domaintune serve` forwards it to the server's own process group and waits for it,
+    # where a kill would leave llamafactory-cli api running.
     if process.poll() is None:
-        process.kill()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
 
 
 def test_the_openai_client_talks_to_it_plainly_and_streaming(server):
