@@ -18,7 +18,7 @@ JUDGE_URL ?=
 JUDGE_MODEL ?=
 JUDGE_ARGS := $(if $(JUDGE_URL),--judge-base-url $(JUDGE_URL) --judge-model $(JUDGE_MODEL),)
 
-.PHONY: setup lock doctor data train predict eval demo test webui serve download bench clean
+.PHONY: setup lock doctor data train predict eval demo test webui serve download bench bench-gpu clean
 
 setup: $(STAMP)
 
@@ -74,6 +74,12 @@ download: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# On a CUDA machine: our recipe and LLaMA-Factory's example per task on BENCH_TIER's plan, appended to
+# recipes/measured.yaml with the card's name (python -m bench.recipes --help for variants and steps).
+BENCH_TIER ?= 4090
+bench-gpu: setup
+	$(BIN)/python -m bench.recipes --gpu $(BENCH_TIER) --record
 
 clean:
 	rm -rf runs exports recipes/generated dataset_info/*.json dataset_info/*.jsonl

@@ -35,7 +35,7 @@ def recipe_cmd(task, tier, model, output):
 @click.option("--params", help="Parameter count of a Qwen2.5-shaped model, e.g. 7B or 500M.")
 @click.option("--method", required=True, type=click.Choice(list(METHOD_BITS)))
 @click.option("--bits", required=True, type=click.Choice(["32", "16", "8", "4"]), help="Weight bits: full/lora 32 or 16, qlora 8 or 4.")
-@click.option("--cutoff", default=PUBLISHED_TABLE_SETTINGS["cutoff_len"], show_default=True, type=click.IntRange(min=1), help="Tokens per sample.")
+@click.option("--cutoff", default=PUBLISHED_TABLE_SETTINGS["seq_len"], show_default=True, type=click.IntRange(min=1), help="Tokens per row of a micro-batch (padded).")
 @click.option("--batch", default=PUBLISHED_TABLE_SETTINGS["batch"], show_default=True, type=click.IntRange(min=1), help="Per-device batch size.")
 @click.option("--lora-rank", default=PUBLISHED_TABLE_SETTINGS["lora_rank"], show_default=True, type=click.IntRange(min=1))
 @click.option("--no-checkpointing", is_flag=True, help="Estimate without gradient checkpointing.")
@@ -59,7 +59,7 @@ def estimate(model, params, method, bits, cutoff, batch, lora_rank, no_checkpoin
         resolve_architecture(model or params),
         method,
         int(bits),
-        cutoff_len=cutoff,
+        seq_len=cutoff,
         batch=batch,
         gradient_checkpointing=not no_checkpointing,
         lora_rank=lora_rank,

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from pipelines.core.registry import CONVERTERS
 from pipelines.core.tasks import Task, load_task
 from pipelines.data.dataset_info import entry_for_keys
 from pipelines.data.placeholders import fill_placeholders
+from pipelines.data.lengths import LengthStats, measure_datasets, write_stats
 from pipelines.data.publish import Staging, publish, write_records
 from pipelines.data.sidecar import meta_path, write_meta
 from pipelines.data.split import STRATEGIES
@@ -25,6 +26,7 @@ class BuildSummary:
     duplicates: int
     counts: dict[str, int] = field(default_factory=dict)  # dataset name -> records written
     skipped: dict[str, int] = field(default_factory=dict)
+    lengths: dict[str, LengthStats] = field(default_factory=dict)  # dataset name -> tokens per sample
     skipped_records: str = ""  # the first ten records skipped as invalid (--skip-invalid), and how many more
     dropped: dict[str, int] = field(default_factory=dict)  # input field the converter does not carry over -> records
 
@@ -35,6 +37,7 @@ class BuildSummary:
             out.append(f"  skipped records: {self.skipped_records}")
         out += [f"  not carried over: {name} (in {n} records)" for name, n in sorted(self.dropped.items())]
         out += [f"  {name}: {n} records" for name, n in self.counts.items()]
+        out += [f"  {stats.line()}" for stats in self.lengths.values()]
         return out
 
 
@@ -54,6 +57,22 @@ def deduplicate(conversion: Conversion) -> int:
 
 def with_system(record: dict, system: str | None) -> dict:
     return record if not system or record.get("system") else {**record, "system": system}
+
+
+class Records(Sequence):
+    """A split's published records (the task's system prompt filled in), built each time one is read: samples
+    that build their record on demand (behavior logs) never sit in memory all at once."""
+
+    def __init__(self, examples: list[Example], system: str | None):
+        self.examples, self.system = examples, system
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return with_system(self.examples[index].record, self.system)
 
 
 # What each split strategy needs for both sides to get at least one record (pipelines/data/split.py).
@@ -87,11 +106,15 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
         outputs[task.dataset_name("scenarios")] = CONVERTERS.get("alpaca").fn([task.scenarios_path], {}, False).examples
 
     system = task.config.get("system")
+    records = {name: Records(examples, system) for name, examples in outputs.items()}
+    lengths = measure_datasets(task, records)
     with Staging(dataset_dir, task.name) as staging:
         files, entries, stale = [], {}, []
         for name, examples in outputs.items():
-            keys = write_records(staging.path(f"{name}.json"), (with_system(e.record, system) for e in examples))
+            keys = write_records(staging.path(f"{name}.json"), records[name])
             files.append(f"{name}.json")
+            if name in lengths:
+                files.append(write_stats(staging.dir, lengths[name]).name)
             entries[name] = entry_for_keys(f"{name}.json", keys)
             sidecar = meta_path(staging.dir, name)
             if any(e.meta for e in examples):
@@ -100,7 +123,7 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
             else:
                 stale.append(sidecar.name)  # a sidecar left from an earlier build would no longer line up
         publish(dataset_dir, staging, files, entries, stale)
-    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped), skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped))
+    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped), lengths, skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped))
 
 
 def build_tasks(names: list[str], skip_invalid: bool = False, echo: Callable[[str], None] = print) -> list[str]:

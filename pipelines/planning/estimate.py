@@ -27,10 +27,18 @@ pure_bf16 is refused with ZeRO, as LLaMA-Factory refuses it with ZeRO-3.
 Activations, per token and decoder layer, in the compute dtype (elements saved for backward):
   attention: RMSNorm input and output (2h), q, k, v after RoPE (q + 2kv), attention output (q);
   MLP: RMSNorm input and output (2h), gate, up, silu(gate) and their product (4i);
-  plus the fp32 copy HF's RMSNorm upcasts its input to (4 bytes x h, twice).
+  plus the fp32 copy HF's RMSNorm upcasts its input to (4 bytes x h, twice); Qwen3 also normalises
+  q and k per head (an fp32 copy and a 16-bit output of each, 6 bytes x (q + kv));
+  plus, for LoRA and QLoRA, a 16-bit copy of each adapted layer's input: PEFT casts the input to the
+  fp32 adapter's dtype and autocast casts it back, and the adapter's A matrix keeps that copy for its
+  gradient (2 bytes x the summed input widths of the targeted modules).
 FlashAttention-2 and SDPA never store the seq x seq score matrix, so there is no quadratic term.
 Without gradient checkpointing every layer keeps all of that; with it (HF checkpoints whole decoder
 layers) only each layer's input is stored, plus one layer's activations while it is recomputed.
+The sequence length is the padded length of one row of a micro-batch: LLaMA-Factory's collator pads
+every row to the longest of its batch (rounded up to 8), and a packed row is cutoff_len + 1 tokens.
+Calibrated against peak allocated memory measured on an H200 (recipes/measured.yaml): the adapter
+input copies and Qwen3's q/k norms are what the +23% under-estimate of a packed Qwen3-0.6B run was.
 
 Logits: batch x seq x vocab elements (151,936 or 152,064 for Qwen) held as the 16-bit lm_head output,
 its fp32 log-softmax kept for backward, the fp32 gradient, and that gradient cast back to 16 bits.
@@ -54,7 +62,7 @@ ESTIMATOR_ASSUMPTIONS = (
 )
 # The settings under which the published table is compared (tests/pipelines/planning/test_estimate.py).
 PUBLISHED_TABLE_SETTINGS = {
-    "cutoff_len": 512,
+    "seq_len": 512,
     "batch": 1,
     "gradient_checkpointing": True,
     "lora_rank": 8,
@@ -96,6 +104,10 @@ NF4_NESTED_SCALE_BYTES = 4
 # HF's RMSNorm upcasts its input to fp32 and keeps it for backward; two norms per decoder layer.
 RMSNORM_FP32_BYTES = 4
 NORMS_PER_LAYER = 2
+# Qwen3's q_norm and k_norm: the fp32 upcast of their input (4 bytes) and their 16-bit output (2 bytes).
+QK_NORM_BYTES = FP32_BYTES + HALF_BYTES
+# The 16-bit copy of its input that each LoRA adapter keeps for backward.
+ADAPTER_INPUT_BYTES = HALF_BYTES
 # Logits live as the lm_head output and its gradient cast back, in the compute dtype ...
 LOGITS_COMPUTE_COPIES = 2
 # ... plus the fp32 log-softmax saved for backward and the fp32 gradient of the upcast logits.
@@ -119,7 +131,8 @@ class Estimate:
     model: str
     method: str
     bits: int
-    cutoff_len: int
+    seq_len: int
+    """Tokens per row of a micro-batch (padded), not necessarily cutoff_len."""
     batch: int
     gradient_checkpointing: bool
     devices: int
@@ -153,7 +166,7 @@ class Estimate:
         ]
         lines = [
             f"{self.model}: {METHOD_LABELS[self.method]} {self.bits}-bit{zero}",
-            f"batch {self.batch} x {self.cutoff_len} tokens, gradient checkpointing {ckpt}",
+            f"batch {self.batch} x {self.seq_len} tokens, gradient checkpointing {ckpt}",
             *(f"  {name:<12}{value:>9.2f} GB" for name, value in rows),
             f"  {'peak':<12}{self.peak_gb:>9.2f} GB per device",
             (
@@ -168,7 +181,7 @@ def estimate_memory(
     arch: Architecture,
     method: str,
     bits: int,
-    cutoff_len: int = 2048,
+    seq_len: int = 2048,
     batch: int = 1,
     gradient_checkpointing: bool = True,
     lora_rank: int = 8,
@@ -177,13 +190,16 @@ def estimate_memory(
     zero_stage: int | None = None,
     offload: bool = False,
 ) -> Estimate:
-    """Estimate peak memory per device; defaults are LLaMA-Factory's (cutoff_len 2048, lora_rank 8)."""
+    """Estimate peak memory per device for micro-batches of `batch` rows of `seq_len` tokens.
+
+    Defaults are LLaMA-Factory's (rows of cutoff_len 2048 tokens, lora_rank 8)."""
     _check_arguments(method, bits, devices, zero_stage, offload)
     trainable = arch.num_params if method == "full" else lora_params(arch, lora_rank, lora_target)
     weights, gradients, optimizer = _state_bytes(arch, method, bits, trainable, devices, zero_stage, offload)
     compute_bytes = FP32_BYTES if bits == 32 and method == "lora" else HALF_BYTES
-    tokens = batch * cutoff_len
-    activations = _activation_bytes(arch, tokens, compute_bytes, gradient_checkpointing)
+    tokens = batch * seq_len
+    adapter_inputs = 0 if method == "full" else _adapter_input_width(arch, lora_target)
+    activations = _activation_bytes(arch, tokens, compute_bytes, gradient_checkpointing, adapter_inputs)
     if method == "qlora":
         activations += _dequantized_weight_bytes(arch)
     logits = tokens * arch.vocab_size * (LOGITS_COMPUTE_COPIES * compute_bytes + LOGITS_FP32_COPIES * FP32_BYTES)
@@ -193,7 +209,7 @@ def estimate_memory(
         model=arch.name,
         method=method,
         bits=bits,
-        cutoff_len=cutoff_len,
+        seq_len=seq_len,
         batch=batch,
         gradient_checkpointing=gradient_checkpointing,
         devices=devices,
@@ -213,14 +229,24 @@ def estimate_memory(
 
 def lora_params(arch: Architecture, rank: int, target: str = "all") -> int:
     """Adapter parameters: rank x (in + out) for every targeted linear layer (A is r x in, B is out x r)."""
+    shapes = arch.linear_shapes()
+    return arch.num_hidden_layers * sum(rank * sum(shapes[name]) for name in _targets(target))
+
+
+def _targets(target: str) -> tuple[str, ...]:
     modules = LINEAR_MODULES if target == "all" else tuple(name.strip() for name in target.split(","))
     unknown = sorted(set(modules) - set(LINEAR_MODULES))
     if unknown:
         raise DomaintuneError(
             f"unknown lora_target module(s) {', '.join(unknown)}; use 'all' or {', '.join(LINEAR_MODULES)}"
         )
+    return modules
+
+
+def _adapter_input_width(arch: Architecture, target: str) -> int:
+    """Summed input widths of the adapted modules of one layer: the elements each token's adapter copies keep."""
     shapes = arch.linear_shapes()
-    return arch.num_hidden_layers * sum(rank * sum(shapes[name]) for name in modules)
+    return sum(shapes[name][0] for name in _targets(target))
 
 
 def _check_arguments(method: str, bits: int, devices: int, zero_stage: int | None, offload: bool) -> None:
@@ -292,10 +318,13 @@ def _frozen_base_bytes(arch: Architecture, method: str, bits: int) -> float:
     return layers * quantized + HALF_BYTES * unquantized
 
 
-def _activation_bytes(arch: Architecture, tokens: int, compute_bytes: int, checkpointing: bool) -> float:
+def _activation_bytes(arch: Architecture, tokens: int, compute_bytes: int, checkpointing: bool, adapter_inputs: int) -> float:
     h, i = arch.hidden_size, arch.intermediate_size
     elements = 4 * h + 2 * arch.q_dim + 2 * arch.kv_dim + 4 * i
-    per_layer = tokens * (elements * compute_bytes + NORMS_PER_LAYER * RMSNORM_FP32_BYTES * h)
+    per_token = elements * compute_bytes + NORMS_PER_LAYER * RMSNORM_FP32_BYTES * h + ADAPTER_INPUT_BYTES * adapter_inputs
+    if arch.model_type == "qwen3":
+        per_token += QK_NORM_BYTES * (arch.q_dim + arch.kv_dim)
+    per_layer = tokens * per_token
     if not checkpointing:
         return arch.num_hidden_layers * per_layer
     layer_inputs = arch.num_hidden_layers * tokens * h * compute_bytes

@@ -2,20 +2,26 @@
 
 Methods are tried best quality first, starting from the task's preferred one:
 full (mixed precision, then pure_bf16) -> LoRA 16-bit -> QLoRA 8-bit -> QLoRA 4-bit.
-Within a method the planner prefers no gradient checkpointing with the largest per-device batch that
-fits (a power of two that divides the task's effective batch), and turns checkpointing on only when
-nothing fits without it. A plan fits when the estimated peak leaves 10% of the device memory free.
+Within a method every way to form micro-batches is estimated from the training set's measured token
+lengths (pipelines/data/lengths.py, pipelines/planning/batches.py): per-device batches that are powers
+of two dividing the effective batch, padded rows or packed ones (packing is considered when at least
+two samples fit in a cutoff_len row), gradient checkpointing off or on. Of those that fit, the one with
+the highest expected tokens/s wins. A plan fits when the estimated peak leaves 10% of the device memory
+free. Without length statistics every sample is taken as cutoff_len tokens, as before measuring.
 Multi-GPU tiers use DeepSpeed: ZeRO-2 for LoRA/QLoRA (only the small adapter states need splitting),
 ZeRO-3 for full fine-tuning, with CPU offload of optimizer states and weights when ZeRO-3 alone does
 not fit. The effective batch (per-device batch x accumulation x devices) always equals the task's.
 """
 
 import importlib.util
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.gpus import GpuTier, load_tiers
+from pipelines.data.lengths import LengthStats
 from pipelines.planning.architectures import Architecture
+from pipelines.planning.batches import Batching, Lengths
 from pipelines.planning.estimate import METHOD_LABELS, Estimate, estimate_memory
 
 # Keep 10% of device memory free: estimation error, driver reservations, and spikes at evaluation
@@ -27,6 +33,9 @@ PREFERRED_METHODS = ("full", "lora")
 # With CPU offload DeepSpeed keeps fp32 master weights, Adam m and v and fp32 gradients (16 bytes) plus
 # the 16-bit weights (2 bytes) of every parameter in pinned host memory, once per machine.
 OFFLOAD_HOST_BYTES_PER_PARAM = 18
+# Packing pays off only when a cutoff_len row holds at least this many samples.
+PACKING_MIN_SAMPLES = 2
+FLASH_ATTN_HINT = "pip install flash-attn --no-build-isolation (CUDA, Ampere or newer, matching torch)"
 
 # DeepSpeed settings shared by LLaMA-Factory's examples/deepspeed/ds_z*_config.json; "auto" values are
 # filled in by the HF Trainer from the training arguments.
@@ -95,6 +104,7 @@ class Plan:
     deepspeed: dict | None
     """A ds_config in LLaMA-Factory's examples/deepspeed form; the caller writes it to a JSON file."""
     estimate: Estimate
+    batching: Batching
     reasons: list[str] = field(default_factory=list)
 
     def llamafactory_args(self) -> dict:
@@ -135,20 +145,27 @@ class PlanRequest:
     lora_target: str = "all"
     cutoff_len: int = 2048
     effective_batch_size: int = 16
-    short_samples: bool = False
+    lengths: Lengths | None = None
+    """Measured token lengths of the training set; None plans every sample at cutoff_len."""
 
     @classmethod
-    def from_task(cls, train: dict, arch: Architecture) -> "PlanRequest":
-        """From a task's `train` section (the same keys, so nothing is dropped on the way, lora_target included)."""
+    def from_task(cls, train: dict, arch: Architecture, stats: LengthStats | None = None, missing: str = "") -> "PlanRequest":
+        """From a task's `train` section (the same keys, so nothing is dropped on the way, lora_target included)
+        and the training set's length statistics; `missing` says why there are none."""
+        cutoff = train["cutoff_len"]
         return cls(
             arch=arch,
             method=train["method"],
             lora_rank=train.get("lora_rank", 8),
             lora_target=train.get("lora_target", "all"),
-            cutoff_len=train["cutoff_len"],
+            cutoff_len=cutoff,
             effective_batch_size=train["effective_batch_size"],
-            short_samples=train.get("short_samples", False),
+            lengths=Lengths.from_stats(stats, cutoff) if stats else Lengths.assumed(cutoff, missing or "not measured"),
         )
+
+    @property
+    def sample_lengths(self) -> Lengths:
+        return self.lengths or Lengths.assumed(self.cutoff_len, "not measured")
 
 
 def plan_training(task: PlanRequest, tier: GpuTier, tiers: dict[str, GpuTier] | None = None) -> Plan:
@@ -180,22 +197,23 @@ def usable_gb(tier: GpuTier) -> float:
 
 
 def _search(task: PlanRequest, tier: GpuTier) -> tuple[Plan | None, list[Estimate]]:
-    """The first option that fits, and the smallest estimate of each option rejected before it."""
+    """The fastest fitting batching of the first method that fits, and the smallest estimate of each method before."""
     rejected = []
-    attention = "fa2" if tier.flash_attn else "sdpa"
-    batches = _batch_sizes(task, tier, attention)
+    attention = _attention(tier)
+    batchings = _batchings(task, tier, attention)
     for option in _options(task.method, tier):
-        estimates = [
-            (ckpt, batch, _estimate(task, tier, option, ckpt, batch))
-            for ckpt in (False, True)
-            for batch in batches
-        ]
-        fitting = [(ckpt, batch, est) for ckpt, batch, est in estimates if est.peak_gb <= usable_gb(tier)]
+        estimates = [(batching, _estimate(task, tier, option, batching)) for batching in batchings]
+        fitting = [(b, est) for b, est in estimates if est.peak_gb <= usable_gb(tier)]
         if fitting:
-            ckpt, batch, est = fitting[0]
-            return _make_plan(task, tier, option, ckpt, batch, attention, est, rejected), rejected
-        rejected.append(min((est for _, _, est in estimates), key=lambda est: est.peak_gb))
+            ranked = sorted(fitting, key=lambda pair: _preference(pair[0]), reverse=True)
+            return _make_plan(task, tier, option, attention, ranked, rejected), rejected
+        rejected.append(min((est for _, est in estimates), key=lambda est: est.peak_gb))
     return None, rejected
+
+
+def _preference(batching: Batching) -> tuple:
+    # Fastest first; at equal speed no checkpointing and the larger batch.
+    return (round(batching.speed, 9), not batching.checkpointing, batching.batch)
 
 
 def _options(preferred: str, tier: GpuTier) -> list[_Option]:
@@ -217,23 +235,43 @@ def _options(preferred: str, tier: GpuTier) -> list[_Option]:
     return options
 
 
-def _batch_sizes(task: PlanRequest, tier: GpuTier, attention: str) -> list[int]:
-    """Per-device batch candidates, largest first: powers of two that keep the effective batch exact."""
-    if task.short_samples and attention == "fa2":
-        return [1]  # LLaMA-Factory's neat packing with FlashAttention-2 asserts a batch of one packed row
-    per_device = task.effective_batch_size // tier.devices
-    sizes = [2**k for k in range(per_device.bit_length()) if per_device % 2**k == 0]
-    return sorted(sizes, reverse=True)
+def _batchings(task: PlanRequest, tier: GpuTier, attention: str) -> list[Batching]:
+    lengths = task.sample_lengths
+    layouts = [(False, _powers_of_two_dividing(task.effective_batch_size // tier.devices))]
+    if lengths.measured and lengths.samples_per_packed_row() >= PACKING_MIN_SAMPLES:
+        rows = _packed_rows_per_device(task, tier, lengths)
+        # LLaMA-Factory's neat packing with FlashAttention-2 asserts a micro-batch of one packed row.
+        layouts.append((True, [1] if attention == "fa2" else _powers_of_two_dividing(rows)))
+    return [
+        Batching(lengths, batch, packing, ckpt) for packing, batches in layouts for ckpt in (False, True) for batch in batches
+    ]
 
 
-def _estimate(task: PlanRequest, tier: GpuTier, option: _Option, ckpt: bool, batch: int) -> Estimate:
+def _packed_rows_per_device(task: PlanRequest, tier: GpuTier, lengths: Lengths) -> int:
+    """Packed rows per optimizer step and device: the power of two that keeps the samples per step nearest the
+    effective batch (LLaMA-Factory counts rows, and each row holds several samples)."""
+    wanted = task.effective_batch_size / (lengths.samples_per_packed_row() * tier.devices)
+    return max(1, 2 ** round(math.log2(wanted))) if wanted > 1 else 1
+
+
+def _powers_of_two_dividing(n: int) -> list[int]:
+    return sorted((2**k for k in range(n.bit_length()) if n % 2**k == 0), reverse=True)
+
+
+def _rows_per_step(task: PlanRequest, tier: GpuTier, batching: Batching) -> int:
+    if batching.packing:
+        return _packed_rows_per_device(task, tier, batching.lengths) * tier.devices
+    return task.effective_batch_size
+
+
+def _estimate(task: PlanRequest, tier: GpuTier, option: _Option, batching: Batching) -> Estimate:
     return estimate_memory(
         task.arch,
         option.method,
         option.bits,
-        cutoff_len=task.cutoff_len,
-        batch=batch,
-        gradient_checkpointing=ckpt,
+        seq_len=batching.row_tokens,
+        batch=batching.batch,
+        gradient_checkpointing=batching.checkpointing,
         lora_rank=task.lora_rank,
         lora_target=task.lora_target,
         devices=tier.devices,
@@ -250,6 +288,11 @@ def _precision(option: _Option, tier: GpuTier) -> str:
     return "fp16" if tier.fp16 else "fp32"
 
 
+def _attention(tier: GpuTier) -> str:
+    # Never name a kernel that will not run: LLaMA-Factory silently falls back to SDPA without flash_attn.
+    return "fa2" if tier.flash_attn and importlib.util.find_spec("flash_attn") is not None else "sdpa"
+
+
 def _liger(tier: GpuTier) -> bool:
     return tier.backend == "cuda" and importlib.util.find_spec("liger_kernel") is not None
 
@@ -258,52 +301,41 @@ def _make_plan(
     task: PlanRequest,
     tier: GpuTier,
     option: _Option,
-    ckpt: bool,
-    batch: int,
     attention: str,
-    est: Estimate,
+    ranked: list[tuple[Batching, Estimate]],
     rejected: list[Estimate],
 ) -> Plan:
-    accumulation = task.effective_batch_size // (batch * tier.devices)
+    batching, est = ranked[0]
+    accumulation = _rows_per_step(task, tier, batching) // (batching.batch * tier.devices)
     precision = _precision(option, tier)
     liger = _liger(tier)
     deepspeed = deepspeed_config(option.zero_stage, option.offload) if option.zero_stage else None
     reasons = [_rejected_reason(rej, tier) for rej in rejected]
     reasons += [
-        (
-            f"{_label(est)} fits {tier.name}: estimated {est.peak_gb:.1f} GB of {usable_gb(tier):.1f} GB usable "
-            f"({tier.memory_gb:g} GB less {HEADROOM:.0%} headroom)."
-        ),
-        (
-            f"Per-device batch {batch} x {accumulation} accumulation steps x {tier.devices} device(s) keeps the "
-            f"effective batch of {task.effective_batch_size}."
-        ),
-        _checkpointing_reason(ckpt, task, tier, option, batch),
+        _lengths_reason(batching),
+        _choice_reason(batching, est, tier, ranked[1:]),
+        _accumulation_reason(task, tier, batching, accumulation),
+        _checkpointing_reason(batching, task, tier, option),
         _precision_reason(precision, tier),
         _attention_reason(attention, tier),
         _liger_reason(liger, tier),
     ]
-    if task.short_samples:
-        batch_note = " (FlashAttention-2 then requires batch 1)" if attention == "fa2" else ""
-        reasons.append(
-            f"Neat packing: samples are short, so several share one {task.cutoff_len}-token row without "
-            f"attending to each other{batch_note}."
-        )
     if deepspeed:
         reasons.append(_deepspeed_reason(option, tier, task.arch))
     return Plan(
         tier=tier.name,
         method=option.method,
         quantization_bit=option.bits if option.method == "qlora" else None,
-        per_device_train_batch_size=batch,
+        per_device_train_batch_size=batching.batch,
         gradient_accumulation_steps=accumulation,
-        gradient_checkpointing=ckpt,
+        gradient_checkpointing=batching.checkpointing,
         precision=precision,
         attention=attention,
         liger=liger,
-        packing=task.short_samples,
+        packing=batching.packing,
         deepspeed=deepspeed,
         estimate=est,
+        batching=batching,
         reasons=reasons,
     )
 
@@ -324,11 +356,67 @@ def _rejected_reason(est: Estimate, tier: GpuTier) -> str:
     )
 
 
-def _checkpointing_reason(ckpt: bool, task: PlanRequest, tier: GpuTier, option: _Option, batch: int) -> str:
-    if not ckpt:
-        return "Gradient checkpointing off: activations fit without it, which saves a recompute of every layer."
-    without = _estimate(task, tier, option, False, batch).peak_gb
-    return f"Gradient checkpointing on: without it batch {batch} needs {without:.1f} GB."
+def _lengths_reason(batching: Batching) -> str:
+    lengths = batching.lengths
+    if not lengths.measured:
+        return (
+            f"Samples: {lengths.source}; every row is planned at {lengths.longest_row} tokens, which overstates "
+            "memory and understates the batch for short samples."
+        )
+    if batching.packing:
+        return (
+            f"Samples: {lengths.source}; packing fits {batching.samples_per_row:.1f} of them in each "
+            f"{lengths.packed_row}-token row (neat packing: they do not attend to each other)."
+        )
+    unpackable = lengths.samples_per_packed_row() < PACKING_MIN_SAMPLES
+    return (
+        f"Samples: {lengths.source}; each row is padded to the longest of its micro-batch, so memory is "
+        f"planned for rows of {lengths.longest_row} tokens" + (" (too long to pack two per row)." if unpackable else ".")
+    )
+
+
+def _describe(batching: Batching) -> str:
+    rows = f"{batching.batch} packed row{'s' if batching.batch > 1 else ''}" if batching.packing else f"{batching.batch}"
+    return rows + (" with checkpointing" if batching.checkpointing else "")
+
+
+def _choice_reason(batching: Batching, est: Estimate, tier: GpuTier, others: list[tuple[Batching, Estimate]]) -> str:
+    reason = (
+        f"{_label(est)}, {_describe(batching)} per micro-batch: fits {tier.name} at an estimated {est.peak_gb:.1f} GB "
+        f"of {usable_gb(tier):.1f} GB usable ({tier.memory_gb:g} GB less {HEADROOM:.0%} headroom), and at about "
+        f"{batching.real_tokens:,.0f} sample tokens in {batching.computed_tokens:,.0f} computed per micro-batch it "
+        "is the fastest that fits"
+    )
+    if not others:
+        return reason + "."
+    runner_up, runner_est = others[0]
+    return reason + (
+        f" (next: {_describe(runner_up)} at {runner_est.peak_gb:.1f} GB, "
+        f"{runner_up.speed / batching.speed:.0%} of its expected tokens/s)."
+    )
+
+
+def _accumulation_reason(task: PlanRequest, tier: GpuTier, batching: Batching, accumulation: int) -> str:
+    steps = f"Per-device batch {batching.batch} x {accumulation} accumulation steps x {tier.devices} device(s)"
+    if not batching.packing:
+        return steps + f" keeps the effective batch of {task.effective_batch_size}."
+    rows = batching.batch * accumulation * tier.devices
+    samples = rows * batching.samples_per_row
+    return steps + (
+        f": {rows} packed row{'s' if rows > 1 else ''} of about {batching.samples_per_row:.1f} samples, about "
+        f"{samples:.0f} samples per "
+        f"optimizer step for the effective batch of {task.effective_batch_size}."
+    )
+
+
+def _checkpointing_reason(batching: Batching, task: PlanRequest, tier: GpuTier, option: _Option) -> str:
+    if not batching.checkpointing:
+        return "Gradient checkpointing off: it would recompute every layer, and no faster batch needs it."
+    without = _estimate(task, tier, option, replace(batching, checkpointing=False)).peak_gb
+    return (
+        f"Gradient checkpointing on: without it this batch needs {without:.1f} GB; the larger batch it allows "
+        "outweighs recomputing every layer."
+    )
 
 
 def _precision_reason(precision: str, tier: GpuTier) -> str:
@@ -342,11 +430,11 @@ def _precision_reason(precision: str, tier: GpuTier) -> str:
 
 def _attention_reason(attention: str, tier: GpuTier) -> str:
     if attention == "fa2":
-        return "FlashAttention-2: the tier is CUDA on Ampere or newer."
-    return (
-        f"SDPA attention: {tier.name} has no FlashAttention-2, and PyTorch's SDPA kernels still avoid "
-        "the seq x seq score matrix that eager attention materializes."
-    )
+        return "FlashAttention-2: flash_attn is installed and the tier is CUDA on Ampere or newer."
+    sdpa = "PyTorch's SDPA attention, which also never stores the seq x seq score matrix"
+    if tier.flash_attn:
+        return f"{sdpa}: flash_attn is not installed here; for FlashAttention-2 on {tier.name}: {FLASH_ATTN_HINT}."
+    return f"{sdpa}: {tier.name} has no FlashAttention-2."
 
 
 def _liger_reason(liger: bool, tier: GpuTier) -> str:

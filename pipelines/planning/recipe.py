@@ -14,6 +14,7 @@ from pipelines.core.gpus import GpuTier
 from pipelines.core.models import ModelChoice
 from pipelines.core.paths import dataset_dir, generated_recipes_dir, relative
 from pipelines.core.tasks import Task
+from pipelines.data.lengths import LengthStats, read_stats
 from pipelines.planning.architectures import Architecture, resolve_architecture
 from pipelines.planning.plan import Plan, PlanRequest, plan_training
 
@@ -103,8 +104,12 @@ def lora_section(task: Task, finetuning_type: str) -> dict:
     return {k: task.train[k] for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target") if k in task.train}
 
 
-def plan_for(task: Task, tier: GpuTier, arch: Architecture) -> Plan:
-    return plan_training(PlanRequest.from_task(task.train, arch), tier)
+def plan_for(task: Task, tier: GpuTier, arch: Architecture, stats: LengthStats | None = None) -> Plan:
+    """The plan for the task's training set as `domaintune data` measured it (or `stats`, when given)."""
+    name = task.dataset_name("train")
+    stats = stats or read_stats(dataset_dir(), name)
+    missing = f"no length statistics for {name}: run `domaintune data --task {task.name}`"
+    return plan_training(PlanRequest.from_task(task.train, arch, stats, missing), tier)
 
 
 def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: Path) -> Recipe:

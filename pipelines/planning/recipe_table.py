@@ -1,10 +1,14 @@
 """The recipe of every task on every GPU tier, as rows for `domaintune recipes` and recipes/README.md.
 
 Each row is the planner's choice for the task's base model, whose shape comes from
-recipes/architectures.yaml: nothing is downloaded and no model is built. The columns, their meaning
+recipes/architectures.yaml: nothing is downloaded and no model is built. The token lengths it plans
+from are measured on the task's shipped data, built into a temporary folder (the workspace's datasets
+may hold other inputs), so the table depends on the repository alone. The columns, their meaning
 and the README around them are defined once here, so the printed table and the file cannot disagree.
 """
 
+import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +18,8 @@ from pipelines.core.errors import DomaintuneError
 from pipelines.core.gpus import GpuTier, load_tiers
 from pipelines.core.paths import RECIPES_DIR
 from pipelines.core.tasks import Task, load_task, task_names
+from pipelines.data.build import build_task
+from pipelines.data.lengths import LengthStats
 from pipelines.planning.architectures import resolve_architecture
 from pipelines.planning.estimate import (
     ESTIMATOR_ASSUMPTIONS,
@@ -23,8 +29,15 @@ from pipelines.planning.estimate import (
     PUBLISHED_TABLE_SETTINGS,
     estimate_memory,
 )
-from pipelines.planning.plan import HEADROOM, Plan, PlanError, usable_gb
-from pipelines.planning.recipe import plan_for
+from pipelines.planning.measured import TOLERANCE, load_measured, markdown_rows
+from pipelines.planning.plan import (
+    HEADROOM,
+    Plan,
+    PlanError,
+    PlanRequest,
+    plan_training,
+    usable_gb,
+)
 
 README_FILE = RECIPES_DIR / "README.md"
 _METHOD_NAMES = {"full": "Full", "lora": "LoRA", "qlora": "QLoRA"}
@@ -67,6 +80,18 @@ def batch_cell(row: RecipeRow) -> str:
     return cell + (", packed" if plan.packing else "")
 
 
+def lengths_cell(row: RecipeRow) -> str:
+    if row.plan is None:
+        return _NO_PLAN
+    batching = row.plan.batching
+    lengths = batching.lengths
+    if not lengths.measured:
+        return f"{batching.row_tokens} (cutoff_len; the data did not build, not measured)"
+    if batching.packing:
+        return f"{batching.row_tokens} packed, {batching.samples_per_row:.1f} samples/row (mean {lengths.mean:.0f})"
+    return f"{batching.row_tokens} (longest sample, padded; p50 {lengths.quantiles[50]})"
+
+
 def checkpointing_cell(row: RecipeRow) -> str:
     if row.plan is None:
         return _NO_PLAN
@@ -99,11 +124,23 @@ COLUMNS = (
     ),
     Column(
         "Batch × accum",
-        "per-device batch × gradient accumulation steps (× GPUs), always the task's effective batch; "
-        "\"packed\" means several short samples share each row (neat packing)",
+        "per-device batch × gradient accumulation steps (× GPUs): the task's effective batch; \"packed\" means "
+        "several short samples share each row (neat packing), and then the rows per step times the samples per "
+        "row come nearest the effective batch",
         batch_cell,
     ),
-    Column("Checkpointing", "gradient checkpointing, on only when nothing fits without it", checkpointing_cell),
+    Column(
+        "Row tokens",
+        "tokens per row of a micro-batch that memory is planned for, from the training set's measured lengths "
+        "(the task's chat template, the Qwen tokenizer): the longest sample padded to a multiple of 8, or a "
+        "packed row of cutoff_len + 1 with how many samples share it",
+        lengths_cell,
+    ),
+    Column(
+        "Checkpointing",
+        "gradient checkpointing, on when the larger batch it allows is worth recomputing every layer",
+        checkpointing_cell,
+    ),
     Column(
         "Estimate",
         f"estimated peak memory per device / the tier's usable memory ({HEADROOM:.0%} kept free)",
@@ -121,13 +158,29 @@ def recipe_rows(tasks: list[Task] | None = None) -> list[RecipeRow]:
     return rows
 
 
+_STATS: dict[str, LengthStats | None] = {}
+
+
+def shipped_lengths(task: Task) -> LengthStats | None:
+    """The training set's length statistics, built from the task's own inputs; None when they do not build."""
+    key = json.dumps(task.config, sort_keys=True, default=str)
+    if key not in _STATS:
+        with tempfile.TemporaryDirectory(prefix=f"lengths-{task.name}-") as tmp:
+            try:
+                _STATS[key] = build_task(task, dataset_dir=Path(tmp)).lengths.get(task.dataset_name("train"))
+            except DomaintuneError:
+                _STATS[key] = None  # planned at cutoff_len; the row says so
+    return _STATS[key]
+
+
 def _task_rows(task: Task, tiers: dict[str, GpuTier]) -> list[RecipeRow]:
     model = task.model["base"]
     arch = resolve_architecture(model)
+    stats = shipped_lengths(task)
     plans, errors = {}, {}
     for name, tier in tiers.items():
         try:
-            plans[name] = plan_for(task, tier, arch)
+            plans[name] = plan_training(PlanRequest.from_task(task.train, arch, stats, "the data did not build"), tier)
         except PlanError:
             plans[name] = None
         except DomaintuneError as exc:  # one bad task (or tier) must not take the whole table down
@@ -161,7 +214,9 @@ def render_readme(rows: list[RecipeRow]) -> str:
         "",
         ESTIMATOR_ASSUMPTIONS,
         "",
-        "The recipes above use each task's own cutoff_len, LoRA rank, batch and checkpointing instead.",
+        "The recipes above use each task's own measured token lengths, LoRA rank, batch and checkpointing instead.",
+        "",
+        *_measured_section(),
         "",
         *_published_comparison(),
     ]
@@ -171,6 +226,21 @@ def render_readme(rows: list[RecipeRow]) -> str:
 def write_readme(rows: list[RecipeRow], path: Path = README_FILE) -> Path:
     write_text(path, render_readme(rows))
     return path
+
+
+def _measured_section() -> list[str]:
+    return [
+        "## Measured on real GPUs",
+        "",
+        (
+            "Real training runs from recipes/measured.yaml (written by `make bench-gpu`): random-initialised models "
+            "of the real Qwen shapes on the shipped data. Peak allocated is torch.cuda.max_memory_allocated, which "
+            "sees neither the CUDA context nor fragmentation, so it is compared with the estimate less its overhead; "
+            f"tests/pipelines/planning/test_measured.py keeps every row within {TOLERANCE:.0%}."
+        ),
+        "",
+        *markdown_rows(load_measured()),
+    ]
 
 
 def _published_comparison() -> list[str]:

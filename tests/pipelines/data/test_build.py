@@ -37,7 +37,8 @@ def test_rebuild_is_byte_identical(telecom, dataset_dir):
     build_task(telecom, dataset_dir=dataset_dir)
     assert {p.name: p.read_bytes() for p in dataset_dir.iterdir()} == first
     # No staging folder is left behind; only the lock file beside the published set.
-    assert set(first) == {"dataset_info.json", ".dataset_info.json.lock", "telecom_train.json", "telecom_val.json", "telecom_scenarios.json"}
+    datasets = ("telecom_train", "telecom_val", "telecom_scenarios")
+    assert set(first) == {"dataset_info.json", ".dataset_info.json.lock"} | {f"{d}{ext}" for d in datasets for ext in (".json", ".stats.json")}
 
 
 def test_registration_keeps_other_entries_and_uses_llamafactory_columns(telecom, fixtures, dataset_dir):

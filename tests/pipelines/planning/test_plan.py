@@ -8,6 +8,7 @@ import pytest
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.gpus import get_tier, load_tiers
 from pipelines.planning.architectures import resolve_architecture
+from pipelines.planning.batches import Lengths
 from pipelines.planning.plan import HEADROOM, PlanError, PlanRequest, plan_training
 
 
@@ -15,29 +16,53 @@ def plan(model, tier, tiers=None, **task):
     return plan_training(PlanRequest(resolve_architecture(model), **task), get_tier(tier), tiers)
 
 
+def lengths(tokens: int, cutoff_len: int = 1024) -> Lengths:
+    """Every sample exactly `tokens` long."""
+    return Lengths(cutoff_len, (tokens,) * 101, tokens, f"all samples {tokens} tokens")
+
+
+@pytest.fixture
+def flash_attn(monkeypatch):
+    """Pretend flash_attn is installed (it is not in the test environment)."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "flash_attn" else real_find_spec(name, *a))
+
+
 # --- the expected outcomes ---------------------------------------------------------------------
 
 
-def test_qwen25_7b_lora_fits_a_4090_without_quantization():
+def test_qwen25_7b_lora_fits_a_4090_without_quantization(flash_attn):
     p = plan("Qwen/Qwen2.5-7B-Instruct", "4090", method="lora", lora_rank=16, cutoff_len=2048)
     assert (p.method, p.quantization_bit, p.precision, p.attention) == ("lora", None, "bf16", "fa2")
     assert (p.per_device_train_batch_size, p.gradient_accumulation_steps, p.gradient_checkpointing) == (1, 16, True)
-    assert p.estimate.peak_gb == pytest.approx(20.53, abs=0.01)
+    assert p.estimate.peak_gb == pytest.approx(20.70, abs=0.01)
     assert p.deepspeed is None
 
 
 def test_qwen3_06b_lora_fits_a_3080_laptop():
     p = plan("Qwen/Qwen3-0.6B", "3080-laptop", method="lora", cutoff_len=1024)
-    assert (p.method, p.quantization_bit, p.gradient_checkpointing) == ("lora", None, False)
-    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (1, 16)
-    assert p.estimate.peak_gb == pytest.approx(5.06, abs=0.01)
-
-
-def test_qwen25_15b_lora_r32_on_a_4090_gets_a_bigger_batch_instead_of_checkpointing():
-    p = plan("Qwen/Qwen2.5-1.5B-Instruct", "4090", method="lora", lora_rank=32, cutoff_len=1024)
-    assert (p.method, p.quantization_bit, p.gradient_checkpointing) == ("lora", None, False)
+    assert (p.method, p.quantization_bit, p.gradient_checkpointing) == ("lora", None, True)
     assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (2, 8)
+    assert p.estimate.peak_gb == pytest.approx(5.69, abs=0.01)
+
+
+def test_without_lengths_every_sample_is_planned_at_cutoff_len():
+    p = plan("Qwen/Qwen2.5-1.5B-Instruct", "4090", method="lora", lora_rank=32, cutoff_len=1024)
+    assert (p.estimate.seq_len, p.packing) == (1024, False)
+    assert p.reasons[0].startswith("Samples: cutoff_len 1024 (not measured); every row is planned at 1024 tokens")
     assert p.estimate.trainable == 28 * 32 * (3072 + 1792 + 1792 + 3072 + 3 * (1536 + 8960))
+
+
+def test_short_samples_are_packed_instead_of_planned_at_cutoff_len():
+    # The issue-10 case: telecom's ~100-token samples on a 4090. Planned at cutoff_len, 8 rows of 1024 tokens
+    # need checkpointing; measured, 10 samples share each packed row and 2 rows fit without it.
+    at_cutoff = plan("Qwen/Qwen2.5-1.5B-Instruct", "4090", lora_rank=32, cutoff_len=1024)
+    short = plan("Qwen/Qwen2.5-1.5B-Instruct", "4090", lora_rank=32, cutoff_len=1024, lengths=lengths(100))
+    assert (at_cutoff.per_device_train_batch_size, at_cutoff.gradient_checkpointing, at_cutoff.packing) == (8, True, False)
+    assert (short.per_device_train_batch_size, short.gradient_accumulation_steps) == (2, 1)
+    assert (short.gradient_checkpointing, short.packing, short.estimate.seq_len) == (False, True, 1032)
+    # Unpacked, 16 rows of 104 tokens (100 padded to 8) would be the next best.
+    assert "(next: 16 at 13.4 GB, 86% of its expected tokens/s)" in short.reasons[1]
 
 
 def test_qwen25_72b_on_a_3080_laptop_names_the_smallest_tier_that_fits():
@@ -45,7 +70,7 @@ def test_qwen25_72b_on_a_3080_laptop_names_the_smallest_tier_that_fits():
         plan("Qwen/Qwen2.5-72B-Instruct", "3080-laptop", method="lora", cutoff_len=1024)
     message = str(error.value)
     assert "does not fit 3080-laptop (7.2 GB usable per device)" in message
-    assert "the smallest, QLoRA 4-bit, needs 46.5 GB" in message
+    assert "the smallest, QLoRA 4-bit, needs 46.6 GB" in message
     assert "Smallest tier that fits: a100-80" in message
     assert "with QLoRA 4-bit" in message
 
@@ -152,17 +177,47 @@ def test_liger_off_when_not_installed(monkeypatch):
     assert plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=512).liger is False
 
 
-def test_short_samples_pack_and_flash_attention_forces_batch_one():
-    p = plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=1024, short_samples=True, effective_batch_size=32)
+def test_packing_with_flash_attention_is_one_row_per_micro_batch(flash_attn):
+    # 100-token samples: 10 fit in a 1024-token row, so 8 samples per step are one packed row.
+    p = plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=1024, effective_batch_size=8, lengths=lengths(100))
     args = p.llamafactory_args()
-    assert (args["packing"], args["neat_packing"]) == (True, True)
-    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (1, 32)
+    assert (args["packing"], args["neat_packing"], args["flash_attn"]) == (True, True, "fa2")
+    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (1, 1)
+    assert p.estimate.seq_len == 1032  # cutoff_len + 1, padded to 8
+    assert "packing fits 10.0 of them in each 1032-token row" in p.reasons[0]
+    assert "1 packed row of about 10.0 samples, about 10 samples per optimizer step" in p.reasons[2]
 
 
-def test_short_samples_with_sdpa_keep_larger_batches():
-    p = plan("Qwen/Qwen3-0.6B", "t4", cutoff_len=512, short_samples=True)
-    assert p.attention == "sdpa"
-    assert p.per_device_train_batch_size > 1
+def test_with_flash_attention_many_padded_rows_beat_one_packed_row(flash_attn):
+    # 32 samples per step: packed rows would have to go one per micro-batch; 32 padded rows of 104 tokens are faster.
+    p = plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=1024, effective_batch_size=32, lengths=lengths(100))
+    assert (p.packing, p.per_device_train_batch_size, p.estimate.seq_len) == (False, 32, 104)
+
+
+def test_packing_with_sdpa_may_put_several_rows_in_a_micro_batch():
+    p = plan("Qwen/Qwen3-0.6B", "h100", cutoff_len=1024, effective_batch_size=32, lengths=lengths(100))
+    assert (p.attention, p.packing) == ("sdpa", True)
+    assert (p.per_device_train_batch_size, p.gradient_accumulation_steps) == (4, 1)
+
+
+def test_samples_longer_than_half_the_cutoff_are_never_packed():
+    p = plan("Qwen/Qwen3-0.6B", "h100", cutoff_len=1024, lengths=lengths(600))
+    assert p.packing is False and "too long to pack two per row" in p.reasons[0]
+
+
+def test_the_choice_is_the_fastest_that_fits_and_names_the_runner_up():
+    p = plan("Qwen/Qwen2.5-1.5B-Instruct", "4090", lora_rank=32, cutoff_len=1024, lengths=lengths(600))
+    choice = p.reasons[1]
+    assert choice.startswith("LoRA 16-bit, 4 per micro-batch: fits 4090 at an estimated 17.6 GB of 21.6 GB usable")
+    assert "it is the fastest that fits (next: " in choice and "of its expected tokens/s)" in choice
+
+
+def test_attention_is_sdpa_with_an_install_hint_when_flash_attn_is_missing(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "flash_attn" else real_find_spec(name, *a))
+    p = plan("Qwen/Qwen3-0.6B", "4090", cutoff_len=512)
+    assert p.attention == "sdpa" and p.llamafactory_args()["flash_attn"] == "sdpa"
+    assert any("flash_attn is not installed here" in r and "pip install flash-attn" in r for r in p.reasons)
 
 
 # --- invariants -------------------------------------------------------------------------------------
@@ -202,7 +257,7 @@ def test_llamafactory_args_are_real_llamafactory_arguments():
     for cls in (hparams.ModelArguments, hparams.DataArguments, hparams.FinetuningArguments, Seq2SeqTrainingArguments):
         known |= {f.name for f in dataclasses.fields(cls)}
     for p in (
-        plan("Qwen/Qwen2.5-7B-Instruct", "t4", cutoff_len=1024, short_samples=True),
+        plan("Qwen/Qwen2.5-7B-Instruct", "t4", cutoff_len=1024, lengths=lengths(100)),
         plan("Qwen/Qwen2.5-7B-Instruct", "h100", method="full", cutoff_len=2048),
     ):
         args = p.llamafactory_args()
@@ -227,8 +282,15 @@ def test_llamafactory_args_are_real_llamafactory_arguments():
 
 def test_reasons_are_one_sentence_each():
     p = plan("Qwen/Qwen2.5-7B-Instruct", "4090", lora_rank=16, cutoff_len=2048)
-    assert p.reasons[0] == "LoRA 16-bit fits 4090: estimated 20.5 GB of 21.6 GB usable (24 GB less 10% headroom)."
-    assert p.reasons[2] == "Gradient checkpointing on: without it batch 1 needs 32.3 GB."
+    assert p.reasons[1] == (
+        "LoRA 16-bit, 1 with checkpointing per micro-batch: fits 4090 at an estimated 20.7 GB of 21.6 GB usable "
+        "(24 GB less 10% headroom), and at about 2,048 sample tokens in 2,048 computed per micro-batch it is the "
+        "fastest that fits."
+    )
+    assert p.reasons[3] == (
+        "Gradient checkpointing on: without it this batch needs 36.8 GB; the larger batch it allows outweighs "
+        "recomputing every layer."
+    )
     assert all(reason.endswith(".") and "\n" not in reason for reason in p.reasons)
 
 
@@ -243,3 +305,12 @@ def test_the_task_lora_target_reaches_the_estimator():
     q_v = plan_for(narrow, get_tier("4090"), arch).estimate.trainable
     assert all_linear == 36_929_536
     assert q_v == 28 * 32 * ((1536 + 1536) + (1536 + 256))  # r x (in + out) of q_proj and v_proj, 28 layers
+
+
+def test_a_7b_model_on_an_8_gb_laptop_gets_qlora_4_bit_for_telecom_length_samples():
+    # Planned at cutoff_len 512 the same model needs more than the 7.2 GB usable; at 147-token rows it fits.
+    with pytest.raises(PlanError):
+        plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=16, cutoff_len=512)
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=16, cutoff_len=1024, lengths=lengths(147))
+    assert (p.method, p.quantization_bit, p.gradient_checkpointing, p.estimate.seq_len) == ("qlora", 4, True, 152)
+    assert p.estimate.peak_gb <= 7.2

@@ -15,9 +15,11 @@ from pipelines.planning.recipe_table import (
     batch_cell,
     checkpointing_cell,
     estimate_cell,
+    lengths_cell,
     method_cell,
     recipe_rows,
     render_readme,
+    shipped_lengths,
     write_readme,
 )
 
@@ -31,11 +33,19 @@ def test_one_row_per_task_and_tier(rows):
     assert list(rows) == [(task, tier) for task in task_names() for tier in load_tiers()]
 
 
-def test_telecom_on_a_4090_is_lora(rows):
+def test_telecom_on_a_4090_packs_its_short_samples(rows):
+    # ~100-token samples: about 10 share each 1032-token row, and 2 rows (about 20 samples) make a step.
     row = rows["telecom", "4090"]
     assert row.model == "Qwen/Qwen2.5-1.5B-Instruct"
-    assert (method_cell(row), batch_cell(row), checkpointing_cell(row)) == ("LoRA bf16", "2 × 8", "off")
-    assert estimate_cell(row) == "13.5 / 21.6 GB"
+    assert (method_cell(row), batch_cell(row), checkpointing_cell(row)) == ("LoRA bf16", "2 × 1, packed", "off")
+    assert lengths_cell(row) == "1032 packed, 9.8 samples/row (mean 102)"
+    assert estimate_cell(row) == "15.7 / 21.6 GB"
+
+
+def test_behavior_rows_are_planned_for_the_longest_sample(rows):
+    row = rows["behavior", "4090"]
+    assert (batch_cell(row), lengths_cell(row)) == ("8 × 2", "552 (longest sample, padded; p50 466)")
+    assert row.plan.estimate.seq_len == 552
 
 
 def test_behavior_fits_a_3080_laptop(rows):
@@ -49,7 +59,7 @@ def test_behavior_fits_a_3080_laptop(rows):
 def test_multi_gpu_rows_name_the_zero_stage_and_the_gpus(rows):
     row = rows["telecom", "4090x2"]
     assert method_cell(row) == "LoRA bf16 + ZeRO-2"
-    assert batch_cell(row) == "2 × 4 × 2 GPUs"
+    assert batch_cell(row) == "1 × 1 × 2 GPUs, packed"
 
 
 def test_a_task_too_big_for_a_tier_names_the_tier_that_fits():
@@ -57,7 +67,7 @@ def test_a_task_too_big_for_a_tier_names_the_tier_that_fits():
     big = dataclasses.replace(telecom, config={**telecom.config, "model": {**telecom.model, "base": "Qwen/Qwen2.5-72B-Instruct"}})
     row = next(row for row in recipe_rows([big]) if row.tier.name == "3080-laptop")
     with pytest.raises(PlanError) as error:
-        plan_for(big, get_tier("3080-laptop"), resolve_architecture(big.model["base"]))
+        plan_for(big, get_tier("3080-laptop"), resolve_architecture(big.model["base"]), shipped_lengths(big))
     # The table and the planner's own message agree on the smallest tier that fits.
     assert f"Smallest tier that fits: {row.fits_on} " in str(error.value)
     assert method_cell(row) == "does not fit → a100-80"
@@ -75,6 +85,9 @@ def test_readme_explains_every_column_and_says_it_is_generated(tmp_path, rows):
     assert "| " + " | ".join(column.title for column in COLUMNS) + " |" in text
     assert all(f"- **{column.title}**:" in text for column in COLUMNS)
     assert "| LoRA | 16 | 16 (15) | 32 (30) | 64 (61) | 160 (141) |" in text
+    # The measured runs stand beside the estimates, with machine and date.
+    assert "## Measured on real GPUs" in text
+    assert "| NVIDIA H200 (1 GPU), 2026-11-26 | telecom | Qwen/Qwen2.5-1.5B-Instruct | variant 16 x 1 |" in text
 
 
 

@@ -61,7 +61,7 @@ def test_every_generated_recipe_passes(task_name, tier_name, tmp_path, registere
     if tier.backend == "cpu":
         assert result.skipped == []
     elif not torch.cuda.is_available():
-        precision = "bf16" if tier.bf16 else "fp16"
+        precision = "pure_bf16" if recipe.args["pure_bf16"] else "bf16" if tier.bf16 else "fp16"
         assert f"{precision} (no CUDA here)" in result.skipped
 
 

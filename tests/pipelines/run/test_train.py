@@ -7,6 +7,7 @@ import yaml
 
 from pipelines.core.gpus import get_tier
 from pipelines.core.models import ModelChoice
+from pipelines.core.paths import WORKSPACE_ENV
 from pipelines.core.tasks import load_task
 from pipelines.planning.recipe import training_recipe
 from pipelines.run.train import launch_env
@@ -40,7 +41,9 @@ def test_ray_uses_llamafactory_ray_path():
     assert launch_env(multi_device=True, ray=True) == {"USE_RAY": "1"}
 
 
-def test_multi_gpu_recipe_writes_its_deepspeed_config_beside_it(tmp_path):
+def test_multi_gpu_recipe_writes_its_deepspeed_config_beside_it(tmp_path, monkeypatch):
+    # An empty workspace: no length statistics, so no packing, and 16 samples per step are 16 rows.
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
     recipe = training_recipe(load_task("telecom"), get_tier("4090x2"), ModelChoice("Qwen/Qwen2.5-1.5B-Instruct"), output_dir=tmp_path / "adapter")
     path = recipe.write(tmp_path / "train.yaml")
     args = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,0 +1,116 @@
+"""How a dataset's token lengths fill micro-batches, padded or packed, and what a micro-batch yields per second.
+
+LLaMA-Factory's collator pads every row of a micro-batch to the longest sample in it, rounded up to a
+multiple of 8 (`pad_to_multiple_of=8` when training). With packing, its `greedy_knapsack` fills rows of
+cutoff_len tokens, largest sample that still fits first, and every packed row is cutoff_len + 1 tokens.
+Memory is planned for the worst micro-batch (one holding the longest sample); speed for the average one.
+"""
+
+import bisect
+from dataclasses import dataclass
+
+from pipelines.data.lengths import LengthStats
+
+PAD_MULTIPLE = 8
+# Copies of each percentile in the simulated knapsack: 2,000 samples are enough for a stable fill ratio.
+KNAPSACK_COPIES = 20
+# A micro-batch costs a fixed time whatever its size (the kernel launches of every layer and adapter, the
+# collator, the optimizer bookkeeping), worth about this many tokens of compute. Fitted to the H200 runs
+# in recipes/measured.yaml: telecom 2 x 8 (rows of ~120 tokens) gave 879 tokens/s and 16 x 1 gave 4,915.
+OVERHEAD_TOKENS = 4096
+# Gradient checkpointing recomputes each layer's forward during backward: in theory 4/3 of the time (one
+# forward more per forward and backward), measured 1.4x (telecom) to 1.9x (behavior) in recipes/measured.yaml.
+CHECKPOINTING_COST = 1.5
+
+
+def padded(tokens: float) -> int:
+    return -(-int(tokens) // PAD_MULTIPLE) * PAD_MULTIPLE
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """Tokens per sample after truncation to cutoff_len, as percentiles 0..100 (the last is the longest)."""
+
+    cutoff_len: int
+    quantiles: tuple[int, ...]
+    mean: float
+    source: str
+    """Where the numbers come from, for the recipe header and the recipes table."""
+    measured: bool = True
+
+    @classmethod
+    def from_stats(cls, stats: LengthStats, cutoff_len: int) -> "Lengths":
+        quantiles = tuple(min(n, cutoff_len) for n in stats.quantiles)
+        source = f"{stats.dataset} p50 {stats.p50}, p99 {stats.p99}, max {stats.max} tokens"
+        if stats.over_cutoff:
+            source += f" ({stats.over_cutoff} over cutoff_len {cutoff_len}, truncated)"
+        return cls(cutoff_len, quantiles, min(stats.mean, cutoff_len), source)
+
+    @classmethod
+    def assumed(cls, cutoff_len: int, why: str) -> "Lengths":
+        """No measurement: every sample is taken as cutoff_len long, the worst case."""
+        return cls(cutoff_len, (cutoff_len,) * 101, cutoff_len, f"cutoff_len {cutoff_len} ({why})", measured=False)
+
+    @property
+    def longest_row(self) -> int:
+        """Tokens per row of the worst micro-batch: the longest sample, padded."""
+        return padded(self.quantiles[-1])
+
+    @property
+    def packed_row(self) -> int:
+        return padded(self.cutoff_len + 1)
+
+    def expected_row(self, batch: int) -> float:
+        """Average padded row of a micro-batch of `batch` random samples: the expected longest of them, padded."""
+        steps = len(self.quantiles) - 1
+        # P(longest of `batch` <= percentile k) = (k / steps) ** batch; percentile k stands for the bin below it.
+        return sum(
+            padded(self.quantiles[k]) * ((k / steps) ** batch - ((k - 1) / steps) ** batch) for k in range(1, steps + 1)
+        )
+
+    def samples_per_packed_row(self) -> float:
+        """Samples LLaMA-Factory's greedy knapsack puts in one cutoff_len row, simulated on the percentiles."""
+        pool = sorted(n for n in self.quantiles[1:] for _ in range(KNAPSACK_COPIES))
+        total, rows = len(pool), 0
+        while pool:
+            rows += 1
+            room = self.cutoff_len
+            while (index := bisect.bisect_right(pool, room) - 1) >= 0:
+                room -= pool.pop(index)
+        return total / rows
+
+
+@dataclass(frozen=True)
+class Batching:
+    """One way to form micro-batches: `batch` rows, packed or padded, with or without checkpointing."""
+
+    lengths: Lengths
+    batch: int
+    packing: bool
+    checkpointing: bool
+
+    @property
+    def row_tokens(self) -> int:
+        """Tokens per row that memory is planned for."""
+        return self.lengths.packed_row if self.packing else self.lengths.longest_row
+
+    @property
+    def samples_per_row(self) -> float:
+        return self.lengths.samples_per_packed_row() if self.packing else 1.0
+
+    @property
+    def real_tokens(self) -> float:
+        """Expected sample tokens in one micro-batch (what tokens/s counts)."""
+        return self.batch * self.samples_per_row * self.lengths.mean
+
+    @property
+    def computed_tokens(self) -> float:
+        """Expected tokens in one micro-batch, padding included (what the GPU computes)."""
+        row = self.lengths.packed_row if self.packing else self.lengths.expected_row(self.batch)
+        return self.batch * row
+
+    @property
+    def speed(self) -> float:
+        """Relative tokens/s: real tokens over the micro-batch's time in token-equivalents."""
+        cost = CHECKPOINTING_COST if self.checkpointing else 1.0
+        return self.real_tokens / ((OVERHEAD_TOKENS + self.computed_tokens) * cost)

@@ -1,0 +1,47 @@
+"""Padding and packing arithmetic on hand-made length distributions."""
+
+import pytest
+
+from pipelines.data.lengths import LengthStats
+from pipelines.planning.batches import OVERHEAD_TOKENS, Batching, Lengths, padded
+
+
+def two_lengths(short: int, long: int, cutoff_len: int = 1024) -> Lengths:
+    """Half the samples `short`, half `long` tokens (percentiles 0-50 and 51-100)."""
+    return Lengths(cutoff_len, (short,) * 51 + (long,) * 50, (short + long) / 2, "test")
+
+
+def test_rows_are_padded_to_multiples_of_eight():
+    assert [padded(n) for n in (1, 8, 147, 152, 1025)] == [8, 8, 152, 152, 1032]
+
+
+def test_expected_row_is_the_expected_longest_of_the_batch():
+    lengths = two_lengths(100, 200)
+    assert lengths.longest_row == 200
+    assert lengths.expected_row(1) == pytest.approx(0.5 * 104 + 0.5 * 200)  # 100 pads to 104
+    # Two samples are both short with probability 1/4.
+    assert lengths.expected_row(2) == pytest.approx(0.25 * 104 + 0.75 * 200)
+
+
+@pytest.mark.parametrize(("short", "long", "per_row"), [(300, 300, 3.0), (400, 600, 2.0), (600, 700, 1.0)])
+def test_greedy_knapsack_fills_rows_like_llamafactory(short, long, per_row):
+    # 2,000 simulated samples: the last row may be part-full.
+    assert two_lengths(short, long).samples_per_packed_row() == pytest.approx(per_row, rel=0.001)
+
+
+def test_lengths_from_stats_truncate_at_cutoff_and_name_their_source():
+    stats = LengthStats("d_train", "qwen", 1024, 10, 10, 900.0, 800, 1100, 1200, 1300, 3, list(range(800, 1301, 5)))
+    lengths = Lengths.from_stats(stats, cutoff_len=1024)
+    assert lengths.quantiles[-1] == 1024 and lengths.mean == 900.0 and lengths.longest_row == 1024
+    assert lengths.source == "d_train p50 800, p99 1200, max 1300 tokens (3 over cutoff_len 1024, truncated)"
+
+
+def test_speed_counts_real_tokens_over_padded_ones_and_the_fixed_cost():
+    lengths = two_lengths(100, 200)
+    padded_rows = Batching(lengths, batch=2, packing=False, checkpointing=False)
+    assert padded_rows.real_tokens == 300  # 2 x the mean of 150
+    assert padded_rows.computed_tokens == pytest.approx(2 * (0.25 * 104 + 0.75 * 200))
+    assert padded_rows.speed == pytest.approx(300 / (OVERHEAD_TOKENS + padded_rows.computed_tokens))
+    packed = Batching(lengths, batch=1, packing=True, checkpointing=True)
+    assert (packed.row_tokens, packed.computed_tokens) == (1032, 1032)
+    assert packed.speed < Batching(lengths, batch=1, packing=True, checkpointing=False).speed
