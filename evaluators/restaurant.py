@@ -12,7 +12,14 @@ from pathlib import Path
 from evaluators.base import EvalInput, EvalResult, register_evaluator
 from evaluators.plots import bar_chart
 from evaluators.predictions import check_labels
-from evaluators.restaurant_grounding import RATES, find_poi, grounding, nearest_three, parse_names
+from evaluators.restaurant_grounding import (
+    RATES,
+    check,
+    find_poi,
+    grounding,
+    nearest_three,
+    parse_names,
+)
 from evaluators.tables import markdown_table
 from pipelines.core.atomic import write_text
 from pipelines.core.errors import DomaintuneError
@@ -23,8 +30,10 @@ from pipelines.data.sidecar import meta_path, read_meta
 
 CHART = "restaurant_grounding.png"
 RESULTS_CSV = "grounding_results.csv"
-NEAREST = "baseline: nearest three POIs"
-REFERENCE = "reference: the agent's answers"
+NEAREST = "nearest_three"
+LABELS = {NEAREST: "baseline: nearest three POIs", "reference": "reference: the agent's answers"}
+# Higher is better for these four; `hallucinated` (lower is better) stays in the task's own table.
+HEADLINE = ("poi_grounded", "within_radius", "within_budget", "cuisine_match")
 
 
 def contexts_for(inp: EvalInput, n_rows: int) -> list[dict | None]:
@@ -42,6 +51,12 @@ def score_sets(answers: dict[str, list[str]], contexts: list[dict | None]) -> di
     return {label: grounding([texts[i] for i in with_context], [contexts[i] for i in with_context]) for label, texts in answers.items()}
 
 
+def per_sample(texts: list[str], contexts: list[dict | None]) -> dict[str, list[list[int]]]:
+    """Headline metric -> [numerator, denominator] per validation sample ([0, 0] without a context)."""
+    checks = [check(text, context) if context else None for text, context in zip(texts, contexts)]
+    return {rate: [list(c[rate]) if c else [0, 0] for c in checks] for rate in HEADLINE}
+
+
 @register_evaluator("restaurant", options_schema={"type": "object", "additionalProperties": False, "properties": {}})
 def evaluate(inp: EvalInput) -> EvalResult:
     if not inp.predictions or not all(inp.predictions.values()):
@@ -52,14 +67,17 @@ def evaluate(inp: EvalInput) -> EvalResult:
     n_rows = min(len(rows) for rows in inp.predictions.values())  # every variant answers the same first prompts
     contexts = contexts_for(inp, n_rows)
     answers = {variant: [strip_think(row["predict"]) for row in rows[:n_rows]] for variant, rows in inp.predictions.items()}
+    variants = list(answers)
     answers[NEAREST] = [nearest_three(c) if c else "" for c in contexts]
-    answers[REFERENCE] = [r["output"] for r in records[:n_rows]]
+    answers["reference"] = [r["output"] for r in records[:n_rows]]
     sets = score_sets(answers, contexts)
     write_results_csv(inp.out_dir / RESULTS_CSV, records[:n_rows], answers, contexts)
     bar_chart(inp.out_dir / CHART, "Grounding in the agent's tool results", list(RATES),
-              {label: [m[rate] if m[rate] is not None else float("nan") for rate in RATES] for label, m in sets.items()})
-    metrics = {"n": n_rows, "with_context": sum(1 for c in contexts if c), **sets}
-    return EvalResult(metrics=metrics, report_md=report(metrics, sets))
+              {LABELS.get(k, k): [m[rate] if m[rate] is not None else float("nan") for rate in RATES] for k, m in sets.items()})
+    metrics = {"n": n_rows, "with_context": sum(1 for c in contexts if c), **{v: sets[v] for v in variants},
+               "baselines": {NEAREST: sets[NEAREST]}, "reference": sets["reference"]}
+    return EvalResult(metrics=metrics, report_md=report(metrics, sets), headline=HEADLINE,
+                      per_sample={v: per_sample(answers[v], contexts) for v in variants})
 
 
 def write_results_csv(path: Path, records: list[dict], answers: dict[str, list[str]], contexts: list[dict | None]) -> Path:
@@ -81,14 +99,13 @@ def report(metrics: dict, sets: dict[str, dict]) -> str:
     def cell(value):
         return "-" if value is None else f"{value:.3f}"
 
-    rows = [[label, m["answers"], m["named"], m["names"], *(cell(m[rate]) for rate in RATES)] for label, m in sets.items()]
+    rows = [[LABELS.get(key, key), m["answers"], m["named"], m["names"], *(cell(m[rate]) for rate in RATES)] for key, m in sets.items()]
     return "\n\n".join([
         "## Grounding in the agent's tool results",
-        f"{metrics['with_context']} of {metrics['n']} validation answers have the agent's context. `poi_grounded` is the share of "
-        "recommended names found among the agent's POIs; `within_radius`, `within_budget` and `cuisine_match` are shares of "
-        "those grounded names; `hallucinated` is the share of answers naming a restaurant not among the POIs "
-        "(`-`: nothing to measure). Names not found are listed per answer in "
-        f"`{RESULTS_CSV}`.",
+        (f"{metrics['with_context']} of {metrics['n']} validation answers have the agent's context. `poi_grounded` is the share of "
+         "recommended names found among the agent's POIs; `within_radius`, `within_budget` and `cuisine_match` are shares of "
+         "those grounded names; `hallucinated` is the share of answers naming a restaurant not among the POIs "
+         f"(`-`: nothing to measure). Names not found are listed per answer in `{RESULTS_CSV}`."),
         markdown_table(["answers from", "answers", "with names", "names", *RATES], rows),
         f"![grounding]({CHART})",
     ])

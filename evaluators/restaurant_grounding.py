@@ -17,7 +17,6 @@ A rate whose denominator is zero is None (reported as "-"), never 0.
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from pipelines.core.text import strip_think
 
@@ -64,43 +63,18 @@ def find_poi(name: str, pois: list[dict]) -> dict | None:
     return same_base[0] if len(same_base) == 1 else None
 
 
-@dataclass
-class Tally:
-    """Numerator and denominator of each rate, summed over answers."""
-
-    answers: int = 0
-    named: int = 0  # answers with at least one parsed name
-    names: int = 0
-    grounded: int = 0
-    radius: tuple[int, int] = (0, 0)
-    budget: tuple[int, int] = (0, 0)
-    cuisine: tuple[int, int] = (0, 0)
-    hallucinating: int = 0
-
-    def add(self, answer: str, context: dict) -> None:
-        names = parse_names(answer)
-        found = [find_poi(name, context["pois"]) for name in names]
-        grounded = [poi for poi in found if poi is not None]
-        self.answers += 1
-        self.named += bool(names)
-        self.names += len(names)
-        self.grounded += len(grounded)
-        self.hallucinating += len(grounded) < len(names)
-        self.radius = _count(self.radius, [_within_radius(p, context) for p in grounded])
-        self.budget = _count(self.budget, [_within_budget(p, context) for p in grounded])
-        self.cuisine = _count(self.cuisine, [_cuisine_match(p, context) for p in grounded])
-
-    def metrics(self) -> dict:
-        return {
-            "answers": self.answers,
-            "named": self.named,
-            "names": self.names,
-            "poi_grounded": _rate(self.grounded, self.names),
-            "within_radius": _rate(*self.radius),
-            "within_budget": _rate(*self.budget),
-            "cuisine_match": _rate(*self.cuisine),
-            "hallucinated": _rate(self.hallucinating, self.answers),
-        }
+def check(answer: str, context: dict) -> dict[str, tuple[int, int]]:
+    """(numerator, denominator) of each rate for one answer, plus how many names it gave."""
+    names = parse_names(answer)
+    grounded = [poi for poi in (find_poi(name, context["pois"]) for name in names) if poi is not None]
+    return {
+        "names": (len(names), 1),
+        "poi_grounded": (len(grounded), len(names)),
+        "within_radius": _count([_within_radius(p, context) for p in grounded]),
+        "within_budget": _count([_within_budget(p, context) for p in grounded]),
+        "cuisine_match": _count([_cuisine_match(p, context) for p in grounded]),
+        "hallucinated": (int(len(grounded) < len(names)), 1),
+    }
 
 
 def _within_radius(poi: dict, context: dict) -> bool | None:
@@ -122,9 +96,9 @@ def _cuisine_match(poi: dict, context: dict) -> bool | None:
     return poi["cuisine"] in context["preferences"]
 
 
-def _count(total: tuple[int, int], checks: list[bool | None]) -> tuple[int, int]:
+def _count(checks: list[bool | None]) -> tuple[int, int]:
     known = [c for c in checks if c is not None]
-    return total[0] + sum(known), total[1] + len(known)
+    return sum(known), len(known)
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -132,11 +106,15 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def grounding(answers: list[str], contexts: list[dict]) -> dict:
-    """The rates over answers paired with their contexts."""
-    tally = Tally()
-    for answer, context in zip(answers, contexts, strict=True):
-        tally.add(answer, context)
-    return tally.metrics()
+    """The rates over answers paired with their contexts: sums of numerators over sums of denominators."""
+    checks = [check(answer, context) for answer, context in zip(answers, contexts, strict=True)]
+    totals = {key: [sum(c[key][i] for c in checks) for i in (0, 1)] for key in ("names", *RATES)}
+    return {
+        "answers": len(checks),
+        "named": sum(1 for c in checks if c["names"][0]),
+        "names": totals["names"][0],
+        **{rate: _rate(*totals[rate]) for rate in RATES},
+    }
 
 
 def nearest_three(context: dict) -> str:

@@ -9,11 +9,12 @@ import hashlib
 import json
 import sqlite3
 from pathlib import Path
+from typing import Self
 
 
 def cache_key(model: str, rubric: str, messages: list[dict]) -> str:
     prompt = json.dumps(messages, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256("\x1f".join((model, rubric, prompt)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{model}\x1f{rubric}\x1f{prompt}".encode()).hexdigest()
 
 
 class AnswerCache:
@@ -35,7 +36,7 @@ class AnswerCache:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "AnswerCache":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import click
 
-from pipelines.restaurant.generate import POI_TABLE, SAMPLE_RECORDS, SAMPLE_SEED, generate, load_table, write_records
+from pipelines.restaurant.generate import (
+    POI_TABLE,
+    SAMPLE_RECORDS,
+    SAMPLE_SEED,
+    generate,
+    load_table,
+    write_records,
+)
 
 
 @click.command("gen-restaurant")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from evaluators.base import EvalInput
-from evaluators.restaurant import NEAREST, REFERENCE, evaluate
+from evaluators.restaurant import evaluate
 from pipelines.core.errors import DomaintuneError, RecordError
 from pipelines.core.tasks import load_task
 from pipelines.data.dataset_info import entry_for, register
@@ -51,9 +51,18 @@ def test_grounding_of_each_variant_and_baseline_by_hand(inp):
     assert metrics["base"] == {"answers": 2, "named": 0, "names": 0, "poi_grounded": None, "within_radius": None,
                                "within_budget": None, "cuisine_match": None, "hallucinated": 0.0}
     # nearest three: both POIs (there are only two) for each of the two answers.
-    assert metrics[NEAREST] == {"answers": 2, "named": 2, "names": 4, "poi_grounded": 1.0, "within_radius": 1 / 2,
+    assert metrics["baselines"]["nearest_three"] == {"answers": 2, "named": 2, "names": 4, "poi_grounded": 1.0, "within_radius": 1 / 2,
                                 "within_budget": 1.0, "cuisine_match": 1 / 2, "hallucinated": 0.0}
-    assert (metrics[REFERENCE]["names"], metrics[REFERENCE]["within_radius"], metrics[REFERENCE]["hallucinated"]) == (2, 1 / 2, 0.0)
+    assert (metrics["reference"]["names"], metrics["reference"]["within_radius"], metrics["reference"]["hallucinated"]) == (2, 1 / 2, 0.0)
+
+
+def test_per_sample_pairs_feed_the_headline_intervals(inp):
+    result = evaluate(inp)
+    assert result.headline == ("poi_grounded", "within_radius", "within_budget", "cuisine_match")
+    # adapter, record by record: 甲 + 丙 (1 of 2 grounded), 乙 (1 of 1, outside the radius), no context.
+    assert result.per_sample["adapter"]["poi_grounded"] == [[1, 2], [1, 1], [0, 0]]
+    assert result.per_sample["adapter"]["within_radius"] == [[1, 1], [0, 1], [0, 0]]
+    assert set(result.per_sample) == {"adapter", "base"}
 
 
 def test_report_chart_and_offenders_file(inp):

@@ -2,7 +2,12 @@ import json
 
 import pytest
 
-from evaluators.restaurant_grounding import find_poi, grounding, nearest_three, parse_names
+from evaluators.restaurant_grounding import (
+    find_poi,
+    grounding,
+    nearest_three,
+    parse_names,
+)
 
 
 @pytest.fixture

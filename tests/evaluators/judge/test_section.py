@@ -56,7 +56,7 @@ def test_a_rerun_is_served_from_the_cache(inp, config, fake_judge):
     inp.out_dir.mkdir()
     first, _ = judge_section(inp, config)
     hits = sum(fake_judge.hits.values())
-    second, report = judge_section(inp, config)
+    second, _ = judge_section(inp, config)
     assert sum(fake_judge.hits.values()) == hits
     assert all(s["calls"] == 0 for s in second["sets"].values()) and second["pearson"] == first["pearson"]
     assert SECRET.encode() not in (inp.out_dir / "judge_cache.sqlite").read_bytes()

@@ -1,6 +1,13 @@
 import pytest
 
-from pipelines.converters.map_agent import DUPLICATE, drop_near_duplicates, lower_keys, normalise, sample_id, to_example
+from pipelines.converters.map_agent import (
+    DUPLICATE,
+    drop_near_duplicates,
+    lower_keys,
+    normalise,
+    sample_id,
+    to_example,
+)
 from pipelines.converters.records import Conversion
 from pipelines.core.errors import InvalidRecord, RecordError
 from pipelines.core.registry import CONVERTERS
