@@ -95,7 +95,10 @@ def recipes(write):
     table = Table(*(column.title for column in COLUMNS))
     for row in rows:
         table.add_row(*(column.cell(row) for column in COLUMNS))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200  # piped or captured: no terminal to fit, so keep every cell whole
+    console.print(table)
     if write:
         click.echo(f"wrote {relative(write_readme(rows))}")
 

@@ -86,10 +86,10 @@ def lengths_cell(row: RecipeRow) -> str:
     batching = row.plan.batching
     lengths = batching.lengths
     if not lengths.measured:
-        return f"{batching.row_tokens} (cutoff_len; the data did not build, not measured)"
+        return f"{batching.row_tokens} (cutoff_len)"
     if batching.packing:
-        return f"{batching.row_tokens} packed, {batching.samples_per_row:.1f} samples/row (mean {lengths.mean:.0f})"
-    return f"{batching.row_tokens} (longest sample, padded; p50 {lengths.quantiles[50]})"
+        return f"{batching.row_tokens} packed, {batching.samples_per_row:.1f}/row"
+    return f"{batching.row_tokens} (p50 {lengths.quantiles[50]})"
 
 
 def checkpointing_cell(row: RecipeRow) -> str:
@@ -132,8 +132,9 @@ COLUMNS = (
     Column(
         "Row tokens",
         "tokens per row of a micro-batch that memory is planned for, from the training set's measured lengths "
-        "(the task's chat template, the Qwen tokenizer): the longest sample padded to a multiple of 8, or a "
-        "packed row of cutoff_len + 1 with how many samples share it",
+        "(the task's chat template, the Qwen tokenizer): the longest sample padded to a multiple of 8, with the "
+        "median sample beside it, or a packed row of cutoff_len + 1 with the samples each row holds on average "
+        "(\"cutoff_len\" when the data did not build and nothing was measured)",
         lengths_cell,
     ),
     Column(
