@@ -30,6 +30,32 @@ def read_text(path: Path) -> str:
     return text
 
 
+def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line, read one at a time, so a 10^7-line log is never in memory whole.
+
+    Lines end at "\n" only (str.splitlines would also break at U+2028 and friends, which titles may contain);
+    errors are read_text's: a non-UTF-8 line, an unreadable or an empty file.
+    """
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed by the with below; open's own error is reported first
+    except OSError as exc:
+        raise RecordError(str(path), "file", "-", f"cannot read: {exc.strerror}") from None
+    offset, seen = 0, False
+    with f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise RecordError(str(path), f"line {number}", "-", f"not UTF-8 (byte {offset + exc.start}: {exc.reason})") from None
+            offset += len(raw)
+            line = line.rstrip("\n").rstrip("\r")
+            if line.strip():
+                seen = True
+                yield number, line
+    if not seen:
+        raise RecordError(str(path), "file", "-", "file is empty")
+
+
 def iter_json_records(path: Path) -> Iterator[tuple[str, Any]]:
     """Yield (location, record) from a JSON array file or a JSON Lines file (by suffix .jsonl)."""
     path = Path(path)

@@ -37,7 +37,10 @@ def fill_placeholders(examples: list[Example], variables: dict[str, str], where:
     missing = Counter()
     for example in examples:
         unfilled: set[str] = set()
-        example.record = _fill(example.record, variables, unfilled)
+        record = example.record
+        filled = _fill(record, variables, unfilled)
+        if filled != record:  # only then: records built on demand (behavior logs) stay unbuilt
+            example.record = filled
         missing.update(unfilled)
     if missing:
         names = ", ".join(f"{{{{{name}}}}} ({n} record{'s' * (n > 1)})" for name, n in sorted(missing.items()))

@@ -106,11 +106,10 @@ def tracked(run: RunLayout) -> Iterator[None]:
 
 
 def last_checkpoint(run: RunLayout) -> Path | None:
-    """The newest checkpoint-N folder the Trainer saved under the run's output dir (transformers' own rule)."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    found = get_last_checkpoint(str(run.adapter)) if run.adapter.is_dir() else None
-    return Path(found) if found else None
+    """The newest complete checkpoint-N folder under the run's output dir: highest N, as transformers picks, but
+    only one holding trainer_state.json, which the Trainer writes last (an interrupted save has none)."""
+    complete = [p for p in run.adapter.glob("checkpoint-*") if p.name.partition("-")[2].isdigit() and (p / "trainer_state.json").is_file()]
+    return max(complete, key=lambda p: int(p.name.partition("-")[2]), default=None)
 
 
 def resume(task: Task, run: RunLayout, overrides: dict | None = None, allow_changed_data: bool = False, quiet: bool = False) -> RunLayout:

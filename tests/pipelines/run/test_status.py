@@ -75,28 +75,30 @@ def test_latest_skips_interrupted_and_failed_runs(workspace, launched):
     assert {state(RunLayout(p)) for p in (workspace / "runs").iterdir()} == {"done", "interrupted", "failed"}
 
 
-def interrupted_run_with_checkpoints(launched, steps=(5, 10)) -> RunLayout:
+def interrupted_run_with_checkpoints(launched, steps=(5, 10), half_saved=()) -> RunLayout:
     _, outcome = launched
     outcome["error"] = Interrupted(2, "llamafactory-cli train")
     with pytest.raises(Interrupted):
         start()
     outcome.clear()
     (run,) = [run for run in map(RunLayout, runs_dir().iterdir()) if run.state() == "interrupted"]
-    for step in steps:
+    for step in (*steps, *half_saved):
         (run.adapter / f"checkpoint-{step}").mkdir(parents=True)
+    for step in steps:  # the Trainer writes trainer_state.json last: an interrupted save has none
+        (run.adapter / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
     return run
 
 
 def test_resume_continues_from_the_last_checkpoint(workspace, launched):
     calls, _ = launched
-    run = interrupted_run_with_checkpoints(launched, steps=(5, 10))
+    run = interrupted_run_with_checkpoints(launched, steps=(5, 10), half_saved=(15,))
     train_module.resume(load_task("telecom"), run, {"max_steps": 20})
     verb, config, log = calls[-1]
     assert verb == "train"
     recipe = yaml.safe_load(config.read_text(encoding="utf-8"))
     original = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))
     assert (config, log) == (run.resume_recipe, run.resume_log)
-    # checkpoint-10, not -5: the newest by step number, transformers' own rule.
+    # checkpoint-10: the newest by step number (transformers' rule) of those saved completely (not 15).
     assert recipe == {**original, "max_steps": 20, "resume_from_checkpoint": str(run.adapter / "checkpoint-10")}
     assert state(run) == "done"
 
