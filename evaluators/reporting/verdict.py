@@ -11,10 +11,12 @@ from evaluators.reporting.intervals import Interval
 NOT_APPLICABLE = "not applicable"
 
 
-def against_baselines(model: float, baselines: dict[str, float | None], reasons: dict[str, str]) -> str:
+def against_baselines(model: float | None, baselines: dict[str, float | None], reasons: dict[str, str]) -> str:
     """One line comparing a model's primary metric with the baselines' (None: not applicable); "" without baselines."""
     if not baselines:
         return ""
+    if model is None:  # e.g. a share of recommended names when the model named none: nothing to compare
+        return "no verdict: the model has no value for this metric"
     applicable = {name: value for name, value in baselines.items() if value is not None}
     missing = "; ".join(f"{name}: {reasons.get(name, NOT_APPLICABLE)}" for name in baselines if name not in applicable)
     if not applicable:
@@ -28,7 +30,9 @@ def against_baselines(model: float, baselines: dict[str, float | None], reasons:
     return f"above the {len(applicable)} applicable baseline(s) (+{margin:.4f} over {best}); {NOT_APPLICABLE}: {missing}"
 
 
-def adapter_vs_base(metric: str, adapter: float, base: float, adapter_ci: Interval | None, base_ci: Interval | None) -> str:
+def adapter_vs_base(metric: str, adapter: float | None, base: float | None, adapter_ci: Interval | None, base_ci: Interval | None) -> str:
+    if adapter is None or base is None:
+        return f"{metric}: not comparable (no value for the {'adapter' if adapter is None else 'base'})"
     difference = adapter - base
     if adapter_ci is None or base_ci is None:
         return f"{metric}: adapter − base = {difference:+.4f}"

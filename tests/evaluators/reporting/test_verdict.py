@@ -68,3 +68,9 @@ def test_behavior_prompts_without_context_make_baselines_not_applicable(tmp_path
     assert [r.get("not_applicable") for r in summary["rows"][1:]] == [reason] * 3
     assert f"| baseline: Markov | – | not applicable | not applicable | not applicable | not applicable | not applicable | {reason} |" in result.report_md
     json.dumps(summary)
+
+
+def test_a_metric_the_model_has_no_value_for_gets_no_verdict():
+    # The restaurant task's poi_grounded is None when a model names no restaurant: not a 0 to compare.
+    assert against_baselines(None, {"nearest_three": 1.0}, {}) == "no verdict: the model has no value for this metric"
+    assert adapter_vs_base("poi_grounded", 0.5, None, None, None) == "poi_grounded: not comparable (no value for the base)"
