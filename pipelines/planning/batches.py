@@ -7,6 +7,7 @@ Memory is planned for the worst micro-batch (one holding the longest sample); sp
 """
 
 import bisect
+import functools
 from dataclasses import dataclass
 
 from pipelines.data.lengths import LengthStats
@@ -70,14 +71,20 @@ class Lengths:
 
     def samples_per_packed_row(self) -> float:
         """Samples LLaMA-Factory's greedy knapsack puts in one cutoff_len row, simulated on the percentiles."""
-        pool = sorted(n for n in self.quantiles[1:] for _ in range(KNAPSACK_COPIES))
-        total, rows = len(pool), 0
-        while pool:
-            rows += 1
-            room = self.cutoff_len
-            while (index := bisect.bisect_right(pool, room) - 1) >= 0:
-                room -= pool.pop(index)
-        return total / rows
+        return _knapsack_fill(self.quantiles, self.cutoff_len)
+
+
+@functools.cache
+def _knapsack_fill(quantiles: tuple[int, ...], cutoff_len: int) -> float:
+    # The planner asks for every candidate batch; the answer depends on the distribution alone.
+    pool = sorted(n for n in quantiles[1:] for _ in range(KNAPSACK_COPIES))
+    total, rows = len(pool), 0
+    while pool:
+        rows += 1
+        room = cutoff_len
+        while (index := bisect.bisect_right(pool, room) - 1) >= 0:
+            room -= pool.pop(index)
+    return total / rows
 
 
 @dataclass(frozen=True)
