@@ -28,6 +28,7 @@ import datetime
 import importlib.metadata
 import importlib.util
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -186,17 +187,20 @@ def measure(args: dict, work: Path, warmup: int) -> dict:
 
 
 def measure_task(row: dict, tier_name: str, steps: int, warmup: int, run_names: list[str], variants: dict) -> dict[str, dict]:
+    from pipelines.core.paths import WORKSPACE_ENV, dataset_dir
     from pipelines.data.build import build_task
     from pipelines.planning.architectures import resolve_architecture
 
     task = row["task"]
     with tempfile.TemporaryDirectory(prefix=f"bench-{task.name}-") as tmp:
         work = Path(tmp)
-        dataset_dir = work / "datasets"
-        build_task(task, dataset_dir=dataset_dir)
+        # The recipe is planned from the length statistics of the datasets it trains on: build them in this
+        # run's own workspace, where training_recipe looks for them.
+        os.environ[WORKSPACE_ENV] = str(work)
+        build_task(task, dataset_dir=dataset_dir())
         model_dir = build_model(resolve_architecture(task.model["base"]), work / "model")
         runs = {}
-        configs = run_configs(task, tier_name, model_dir, dataset_dir, work, steps, variants)
+        configs = run_configs(task, tier_name, model_dir, dataset_dir(), work, steps, variants)
         for name in run_names:
             if name not in configs:
                 continue  # a variant of another task
