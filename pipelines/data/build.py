@@ -12,8 +12,13 @@ from pipelines.core.errors import DomaintuneError
 from pipelines.core.registry import CONVERTERS
 from pipelines.core.tasks import Task, load_task
 from pipelines.data.dataset_info import entry_for_keys
+from pipelines.data.lengths import (
+    LengthStats,
+    chosen_records,
+    measure_chosen,
+    write_stats,
+)
 from pipelines.data.placeholders import fill_placeholders
-from pipelines.data.lengths import LengthStats, measure_datasets, write_stats
 from pipelines.data.publish import Staging, publish, write_records
 from pipelines.data.sidecar import meta_path, write_meta
 from pipelines.data.split import STRATEGIES
@@ -105,25 +110,36 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
     if task.scenarios_path:
         outputs[task.dataset_name("scenarios")] = CONVERTERS.get("alpaca").fn([task.scenarios_path], {}, False).examples
 
-    system = task.config.get("system")
-    records = {name: Records(examples, system) for name, examples in outputs.items()}
-    lengths = measure_datasets(task, records)
+    counts = {name: len(examples) for name, examples in outputs.items()}
+    summary = BuildSummary(task.name, read, duplicates, counts, dict(conversion.skipped), skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped))
     with Staging(dataset_dir, task.name) as staging:
-        files, entries, stale = [], {}, []
-        for name, examples in outputs.items():
-            keys = write_records(staging.path(f"{name}.json"), records[name])
-            files.append(f"{name}.json")
-            if name in lengths:
-                files.append(write_stats(staging.dir, lengths[name]).name)
-            entries[name] = entry_for_keys(f"{name}.json", keys)
-            sidecar = meta_path(staging.dir, name)
-            if any(e.meta for e in examples):
-                write_meta(staging.dir, name, [e.meta for e in examples])
-                files.append(sidecar.name)
-            else:
-                stale.append(sidecar.name)  # a sidecar left from an earlier build would no longer line up
+        files, entries, stale, chosen = stage(outputs, task.config.get("system"), staging)
+        # Only the records the length statistics need are kept: a million samples (and the events they are read
+        # from) go before the tokenizer loads, so the two never hold memory at once (bench/behavior.py).
+        del conversion, outputs
+        summary.lengths = measure_chosen(task, chosen)
+        files += [write_stats(staging.dir, stats).name for stats in summary.lengths.values()]
         publish(dataset_dir, staging, files, entries, stale)
-    return BuildSummary(task.name, read, duplicates, {n: len(e) for n, e in outputs.items()}, dict(conversion.skipped), lengths, skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped))
+    return summary
+
+
+def stage(outputs: dict[str, list[Example]], system: str | None, staging: Staging) -> tuple[list[str], dict, list[str], dict]:
+    """Write each split (and its sidecar) into the staging folder. Returns the files written, their
+    dataset_info entries, the sidecars to delete, and each split's (record count, chosen_records)."""
+    files, entries, stale, chosen = [], {}, [], {}
+    for name, examples in outputs.items():
+        records = Records(examples, system)
+        keys = write_records(staging.path(f"{name}.json"), records)
+        files.append(f"{name}.json")
+        entries[name] = entry_for_keys(f"{name}.json", keys)
+        sidecar = meta_path(staging.dir, name)
+        if any(e.meta for e in examples):
+            write_meta(staging.dir, name, [e.meta for e in examples])
+            files.append(sidecar.name)
+        else:
+            stale.append(sidecar.name)  # a sidecar left from an earlier build would no longer line up
+        chosen[name] = (len(records), chosen_records(records))
+    return files, entries, stale, chosen
 
 
 def build_tasks(names: list[str], skip_invalid: bool = False, echo: Callable[[str], None] = print) -> list[str]:

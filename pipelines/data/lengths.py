@@ -15,6 +15,7 @@ is the real one in practice, while the percentiles come from the uniform sample.
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -82,12 +83,18 @@ def write_stats(dataset_dir: Path, stats: LengthStats) -> Path:
 
 def measure_datasets(task: Task, datasets: dict[str, list[dict]]) -> dict[str, LengthStats]:
     """Length statistics of each named list of Alpaca records, with one tokenizer and template for all."""
+    return measure_chosen(task, {name: (len(records), chosen_records(records)) for name, records in datasets.items()})
+
+
+def measure_chosen(task: Task, chosen: dict[str, tuple[int, list[dict]]]) -> dict[str, LengthStats]:
+    """measure_datasets from each dataset's (record count, chosen_records): the caller can let the full datasets
+    go before the tokenizer loads (the build does: both at once would double its peak memory)."""
     tokenizer, template = _template(task)
     cutoff = task.train["cutoff_len"]
     return {
-        name: _stats(name, task.model["template"], cutoff, len(records), token_lengths(_chosen(records), tokenizer, template))
-        for name, records in datasets.items()
-        if records
+        name: _stats(name, task.model["template"], cutoff, total, token_lengths(records, tokenizer, template))
+        for name, (total, records) in chosen.items()
+        if total
     }
 
 
@@ -137,10 +144,10 @@ class _RecordingTokenizer:
         return getattr(self._tokenizer, name)
 
 
-def _chosen(records: list[dict]) -> list[dict]:
+def chosen_records(records: Sequence[dict]) -> list[dict]:
     """All records, or a seeded uniform sample plus the longest by characters (see the module docstring)."""
     if len(records) <= SAMPLE_LIMIT + LONGEST_BY_CHARS:
-        return records
+        return list(records)
     sample = random.Random(SAMPLE_SEED).sample(range(len(records)), SAMPLE_LIMIT)
     by_chars = sorted(range(len(records)), key=lambda i: _chars(records[i]), reverse=True)[:LONGEST_BY_CHARS]
     # The uniform sample comes first: _stats takes its percentiles from the first SAMPLE_LIMIT lengths.

@@ -58,7 +58,7 @@ def test_large_datasets_are_sampled_but_keep_the_longest_record(monkeypatch):
     monkeypatch.setattr(lengths, "SAMPLE_LIMIT", 10)
     monkeypatch.setattr(lengths, "LONGEST_BY_CHARS", 2)
     records = [record("x" * (i % 7)) for i in range(100)] + [record("y" * 500)]
-    chosen = lengths._chosen(records)
+    chosen = lengths.chosen_records(records)
     assert len(chosen) == 12
     assert chosen[-2]["instruction"] == "y" * 500  # the longest by characters is always measured
 
