@@ -22,7 +22,6 @@ def warn_if_changed(task, run: RunLayout | None, allow_changed_data: bool) -> No
         click.echo(f"Warning: {note}", err=True)
 
 
-
 @click.command("train")
 @task_option()
 @gpu_option(required=False)
@@ -96,7 +95,8 @@ def parse_eval_overrides(ctx, param, values) -> dict:
 @click.option("--judge-model", help="Model name the judge endpoint serves (required with --judge-base-url).")
 @click.option("--judge-api-key-env", default="JUDGE_API_KEY", show_default=True,
               help="NAME of the environment variable holding the judge's API key; the key is never printed or written.")
-def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_url, judge_model, judge_api_key_env):
+@allow_changed_data_option
+def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_url, judge_model, judge_api_key_env, allow_changed_data):
     """Score predictions, print the headline table, and write metrics.json, report.md, report.html and plots.
 
     Example: domaintune eval --task telecom --predictions runs/<run>/predict/adapter/generated_predictions.jsonl
@@ -118,7 +118,7 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
     overrides = {**eval_sets, **({"time_tolerance_s": time_tolerance} if time_tolerance is not None else {})}
-    report = evaluate(task, predictions, output, judge, eval_overrides=overrides)
+    report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides)
     print_report(report, f"{task.name}: headline metrics")
     click.echo(f"report: {report}")
 
