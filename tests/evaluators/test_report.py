@@ -35,3 +35,16 @@ def test_allowed_changed_data_is_said_in_the_report(run):
     report = evaluate(load_task("telecom"), run / "predict/adapter/generated_predictions.jsonl", allow_changed_data=True)
     text = report.read_text(encoding="utf-8")
     assert "**Warning: the datasets changed since the run" in text and "Used anyway (--allow-changed-data)" in text
+
+
+def test_eval_command_refuses_and_allows(run):
+    from click.testing import CliRunner
+
+    from pipelines.cli.main import cli
+
+    args = ["eval", "--task", "telecom", "--predictions", str(run / "predict/adapter/generated_predictions.jsonl")]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 1 and "--allow-changed-data" in refused.output and "Traceback" not in refused.output
+    allowed = CliRunner().invoke(cli, [*args, "--allow-changed-data"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "Used anyway (--allow-changed-data)" in (run / "eval/report.md").read_text(encoding="utf-8")
