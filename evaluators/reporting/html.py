@@ -64,9 +64,14 @@ def headline_table(summary: dict) -> str:
     return table(header, rows)
 
 
+def clip(text: str, limit: int = 240) -> str:
+    """A sample's text cut for a table cell: a model that never stops would fill the page with one answer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def samples_table(samples: list[dict], variants: list[str], metric: str) -> str:
     header = ["#", metric, "question", *(f"{v} answer" for v in variants), "reference"]
-    rows = [[s["index"] + 1, f"{s['score']:.4f}", s["question"], *(s.get(v, "") for v in variants), s["reference"]] for s in samples]
+    rows = [[s["index"] + 1, f"{s['score']:.4f}", clip(s["question"]), *(clip(s.get(v, "")) for v in variants), clip(s["reference"])] for s in samples]
     return table(header, rows).replace("<td>", '<td class="text">')
 
 

@@ -22,9 +22,10 @@ def demo_note(info: RunInfo) -> str:
     """Said wherever a tiny-model run's numbers appear, so they are never read as the task's."""
     if not info.is_tiny:
         return ""
-    overridden = f" with these settings overridden on the command line: {info.overridden}" if info.overridden else ""
+    overridden = f" with these training settings overridden: {info.overridden}" if info.overridden else ""
+    predicted = f" and these prediction settings (both variants): {info.predict_overridden}" if info.predict_overridden else ""
     return (
-        f"Demo settings: this run trained the embedded random-weight tiny model `{Path(info.model).name}`{overridden}; "
+        f"Demo settings: this run trained the embedded random-weight tiny model `{Path(info.model).name}`{overridden}{predicted}; "
         "that is not the task's real model or recipe. Its numbers show that the path from data to report works and "
         "that training moves the model; they say nothing about what the task's model reaches."
     )

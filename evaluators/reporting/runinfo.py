@@ -32,6 +32,7 @@ class RunInfo:
     recipe: dict
     tier: str
     overridden: str  # the recipe header's "Overridden on the command line" list, "" when none
+    predict_overridden: str  # the same for the adapter's predictions (predict-adapter.yaml)
     versions: dict
     datasets: dict  # dataset name -> sha256
     lengths: dict = field(default_factory=dict)  # dataset name -> token length statistics, when built with them
@@ -42,6 +43,8 @@ class RunInfo:
         run = RunLayout(Path(root))
         text = run.train_recipe.read_text(encoding="utf-8") if run.train_recipe.exists() else ""
         tier, overridden = HEADER.search(text), OVERRIDDEN.search(text)
+        predict_recipe = run.predict_recipe("adapter")
+        predicted = OVERRIDDEN.search(predict_recipe.read_text(encoding="utf-8")) if predict_recipe.exists() else None
         datasets = _json(run.datasets)
         lengths = {name: _json(dataset_dir() / f"{name}{STATS_SUFFIX}") for name in datasets}
         loss = [json.loads(line) for line in run.trainer_log.read_text(encoding="utf-8").splitlines() if line.strip()] if run.trainer_log.exists() else []
@@ -50,6 +53,7 @@ class RunInfo:
             recipe=yaml.safe_load(text) or {},
             tier=tier["tier"] if tier else "unknown",
             overridden=overridden["keys"] if overridden else "",
+            predict_overridden=predicted["keys"] if predicted else "",
             versions=_json(run.versions),
             datasets=datasets,
             lengths={name: stats for name, stats in lengths.items() if stats},
