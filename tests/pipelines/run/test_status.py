@@ -113,3 +113,23 @@ def test_resume_refuses_what_it_cannot_continue(workspace, launched):
         train_module.resume(task, bare)
     with pytest.raises(DomaintuneError, match="not a run folder"):
         train_module.resume(task, RunLayout(workspace))
+
+
+def test_predict_and_resume_refuse_data_rebuilt_since_training(workspace, launched, tmp_path):
+    # Issue 8 case 4: an old adapter used to be predicted on a new val set without a word.
+    from click.testing import CliRunner
+
+    from pipelines.cli.main import cli
+
+    run = interrupted_run_with_checkpoints(launched, steps=(5,))
+    (run.adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "Qwen/Qwen2.5-1.5B-Instruct"}))
+    rebuilt = tmp_path / "new.json"
+    rebuilt.write_text(json.dumps([{"instruction": f"新{i}", "input": "", "output": f"答{i}"} for i in range(4)], ensure_ascii=False))
+    build_task(load_task("telecom"), [rebuilt])
+
+    result = CliRunner().invoke(cli, ["predict", "--task", "telecom", "--adapter", str(run.adapter)])
+    assert result.exit_code == 1 and "the datasets changed since the run" in result.output
+    assert "`domaintune data --task telecom`" in result.output and "--allow-changed-data" in result.output
+    with pytest.raises(DomaintuneError, match="the datasets changed since the run"):
+        train_module.resume(load_task("telecom"), run)
+    assert state(run) == "interrupted"  # refused before anything ran
