@@ -253,3 +253,16 @@ def test_a_log_with_every_event_doubled_gives_the_clean_logs_samples(tmp_path):
         assert [e.record for e in doubled.examples] == [e.record for e in clean.examples] == records(U1_SAMPLES + U2_SAMPLES)
         assert doubled.skipped == Counter({"duplicate event: same user, time, event and fields as one before it (logged twice)": len(events)})
 
+
+
+def test_placeholders_fill_samples_that_build_their_record_on_demand(tmp_path):
+    # Samples hold no text of their own (memory for 10^7 events); a filled placeholder is kept per sample.
+    from pipelines.data.placeholders import fill_placeholders
+
+    log = tmp_path / "u1.txt"
+    log.write_text("\n".join([A1, A2, D + "08:01:00 - 切换到窗口: {{who}} 的文档 (应用: WINWORD.EXE)", A4]), encoding="utf-8")
+    examples = convert([log], K2, skip_invalid=False).examples
+    fill_placeholders(examples, {"who": "张三"}, "task.yaml")
+    assert [e.record["output"] for e in examples] == [D + "08:01:00 - 切换到窗口: 张三 的文档 (应用: WINWORD.EXE)", A4]
+    assert "张三" in examples[1].record["input"]
+    assert examples[0].session is examples[1].session and set(examples[0].session.replaced) == {2, 3}
