@@ -127,7 +127,9 @@ def validate_recipe(path: Path) -> Validation:
     key_problems = {key: problem for key, value in args.items() if (problem := _key_problem(key, value, hints))}
     ranges = load_schema("recipe_ranges")
     for key in [k for k in args if k in ranges["properties"] and k not in key_problems]:
-        key_problems.update({key: problem for problem in schema_problems({key: args[key]}, ranges)})
+        out_of_range = schema_problems({key: args[key]}, ranges)
+        if out_of_range:
+            key_problems[key] = out_of_range[0]
     reference_problems, notes = _reference_problems(args)
     parse_args, skipped = _set_aside_device_checks({k: v for k, v in args.items() if k not in key_problems})
     llamafactory_problem = _llamafactory_problem(parse_args)
