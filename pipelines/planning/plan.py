@@ -172,14 +172,21 @@ def plan_training(task: PlanRequest, tier: GpuTier, tiers: dict[str, GpuTier] | 
     """The best plan for the request on `tier`; raises PlanError naming the smallest tier in `tiers` that fits."""
     if task.method not in PREFERRED_METHODS:
         raise DomaintuneError(f"preferred method must be one of {', '.join(PREFERRED_METHODS)}, not {task.method!r}")
-    if task.effective_batch_size < 1 or task.effective_batch_size % tier.devices:
-        raise DomaintuneError(
-            f"effective batch {task.effective_batch_size} must be a positive multiple of "
-            f"{tier.name}'s {tier.devices} device(s)"
-        )
+    if task.effective_batch_size < 1:
+        raise DomaintuneError(f"effective batch {task.effective_batch_size} must be a positive number of samples")
+    wanted = task.effective_batch_size
+    if wanted % tier.devices:
+        # Every device takes the same share of a step, so the batch grows to the next multiple rather than failing.
+        task = replace(task, effective_batch_size=-(-wanted // tier.devices) * tier.devices)
     plan, rejected = _search(task, tier)
     if plan is None:
         raise PlanError(_nothing_fits_message(task, tier, rejected, load_tiers() if tiers is None else tiers))
+    if task.effective_batch_size != wanted:
+        plan.reasons.insert(
+            0,
+            f"Effective batch {task.effective_batch_size}, not the task's {wanted}: {tier.name}'s {tier.devices} GPUs "
+            f"each take an equal share of a step, so it is rounded up to the next multiple.",
+        )
     return plan
 
 

@@ -238,9 +238,12 @@ def test_every_plan_keeps_the_effective_batch_and_the_headroom(tier):
     assert p.per_device_train_batch_size & (p.per_device_train_batch_size - 1) == 0  # power of two
 
 
-def test_effective_batch_must_divide_across_devices():
-    with pytest.raises(DomaintuneError, match="effective batch 5 must be a positive multiple of 4090x2's 2"):
-        plan("Qwen/Qwen3-0.6B", "4090x2", effective_batch_size=5)
+def test_an_effective_batch_that_does_not_divide_across_devices_is_rounded_up_and_said():
+    p = plan("Qwen/Qwen3-0.6B", "4090x2", effective_batch_size=5)
+    assert p.per_device_train_batch_size * p.gradient_accumulation_steps * 2 == 6
+    assert p.reasons[0].startswith("Effective batch 6, not the task's 5: 4090x2's 2 GPUs")
+    with pytest.raises(DomaintuneError, match="effective batch 0 must be a positive number of samples"):
+        plan("Qwen/Qwen3-0.6B", "4090", effective_batch_size=0)
 
 
 def test_odd_effective_batch_uses_accumulation():
