@@ -13,9 +13,24 @@ from pipelines.data.build import build_task
 from pipelines.run.predict import predict
 from pipelines.run.train import train
 
-# A random-weight model never emits EOS, so every answer runs to max_new_tokens; 64 tokens exercise the
-# same generation path as the task's 256 at a quarter of the CPU time. Real runs use the task's setting.
+# A tiny model rarely emits EOS, so most answers run to max_new_tokens; 64 tokens exercise the same generation
+# path as the task's 256 at a quarter of the CPU time. Real runs use the task's setting.
 DEMO_PREDICT_OVERRIDES = {"max_new_tokens": 64}
+# Demo settings, not the telecom recipe. Under LoRA alone the tiny model's 16-wide layers and random tied embeddings
+# do not move (measured: loss 11.87 ≈ ln(151,936) after 8 epochs), so the demo trains all 2.4 M weights. Batch 1 at
+# lr 1e-2 gives 134 updates per epoch; 10 epochs took the training loss from 11.9 to about 4 and the greedy answers
+# from random tokens to "您好，您可以在中国移动APP…拨打100…": above the base on ROUGE-L and term recall, outside the
+# 95% intervals (4 epochs at batch 4 stayed at "，，，，"). 1,340 one-sample steps took 632 s on two busy shared cores.
+DEMO_TRAIN_OVERRIDES = {
+    "finetuning_type": "full",
+    "learning_rate": 1.0e-2,
+    "num_train_epochs": 10,
+    "per_device_train_batch_size": 1,
+    "gradient_accumulation_steps": 1,
+    "eval_strategy": "epoch",  # the report's validation-loss curve
+    "save_strategy": "no",
+    "logging_steps": 50,
+}
 
 
 @dataclass
@@ -39,7 +54,7 @@ def demo(task: Task, gpu: str = "cpu", model: str = "tiny", echo=print) -> DemoR
     for line in build_task(task).lines():
         echo(line)
     lap("data")
-    run = train(task, get_tier(gpu), resolve_model(task, model))
+    run = train(task, get_tier(gpu), resolve_model(task, model), overrides=DEMO_TRAIN_OVERRIDES)
     lap("train")
     files = predict(task, run.adapter, overrides=DEMO_PREDICT_OVERRIDES)
     lap("predict")
@@ -51,13 +66,17 @@ def demo(task: Task, gpu: str = "cpu", model: str = "tiny", echo=print) -> DemoR
 @click.command("demo")
 @click.option("--task", "-t", default="telecom", show_default=True, help="Task to run end to end.")
 def demo_cmd(task):
-    """Data, training, prediction and evaluation on the tiny model and the CPU, in one go.
+    """Data, training, prediction and evaluation on the tiny model and the CPU, in one go; ends with the
+    headline table (adapter vs base) and the path of report.html.
 
     Example: domaintune demo --task telecom
     """
+    from evaluators.reporting.terminal import print_report
+
     result = demo(load_task(task), echo=click.echo)
     click.echo(f"demo finished in {sum(result.seconds.values()):.0f} s ({result.seconds})")
     click.echo(f"report: {result.report}")
+    print_report(result.report, f"{task}: demo run (tiny model, demo settings)")
 
 
 COMMANDS = (demo_cmd,)
