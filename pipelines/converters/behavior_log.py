@@ -22,12 +22,13 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import count
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipelines.behavior.events import (
     EVENT_SCHEMA,
     NUMBER_FIELDS,
+    TS_SEPARATOR,
     parse_action,
     render,
     to_event,
@@ -49,16 +50,33 @@ from pipelines.core.registry import register_converter
 
 CSV_REQUIRED = EVENT_SCHEMA["required"]
 DEFAULT_ZONE = ZoneInfo(DEFAULTS["timezone"])
+LINE_SEPARATOR = TS_SEPARATOR.encode()  # between a rendered line's timestamp and its action
 DUPLICATE = "duplicate event: same user, time, event and fields as one before it (logged twice)"
 
 
-class LoggedEvent(NamedTuple):
-    """Compares by (ts, seq), so a sample's order can be its event itself: no tuple per sample (60 MB per 10^6)."""
+class LoggedEvent:
+    """One event: its rendered line, its position in the input and its user, in 56 bytes plus the line.
 
-    ts: str  # "YYYY-MM-DD HH:MM:SS" sorts as text in time order
-    seq: int  # position in the input, so equal timestamps keep the order they were logged in
-    user: str
-    line: bytes  # rendered, UTF-8: these mostly-ASCII lines take ~40% less than as str (60 MB per 10^6 events)
+    The line (UTF-8: ~40% smaller than a str of these mostly-ASCII lines) starts with the timestamp, so the time is
+    read from it instead of being a second string and a tuple around both (~840 MB per 10^7 events). Events order
+    by (time, seq), equal times in the order they were logged, so a sample's order can be its event itself.
+    """
+
+    __slots__ = ("line", "seq", "user")
+
+    def __init__(self, seq: int, user: str, line: bytes):
+        self.seq, self.user, self.line = seq, user, line
+
+    @property
+    def stamp(self) -> bytes:
+        return self.line.partition(LINE_SEPARATOR)[0]  # "YYYY-MM-DD HH:MM:SS" sorts as text in time order
+
+    @property
+    def ts(self) -> str:
+        return self.stamp.decode()
+
+    def __lt__(self, other: "LoggedEvent") -> bool:
+        return (self.stamp, self.seq) < (other.stamp, other.seq)
 
 
 Rows = Iterable[tuple[int, Any]]  # (line number, what `decode` turns into a raw event)
@@ -136,7 +154,7 @@ def read_events(paths: Iterable[Path], options: dict, skip_invalid: bool) -> tup
                 skipped.skip(str(path), f"line {number}", f"{exc.field}: {exc.reason}")
                 continue
             # One string per user, not per event: 55 MB per 10^6 events.
-            events.append(LoggedEvent(record["ts"], next(seq), sys.intern(record["user"]), render(record).encode()))
+            events.append(LoggedEvent(next(seq), sys.intern(record["user"]), render(record).encode()))
     return events, skipped
 
 
@@ -145,8 +163,8 @@ def without_duplicates(timeline: list[LoggedEvent]) -> list[LoggedEvent]:
     Repeats share a timestamp, so only the lines of the current second are remembered, not the whole log."""
     kept, second, lines = [], None, set()
     for event in timeline:
-        if event.ts != second:
-            second, lines = event.ts, set()
+        if event.stamp != second:
+            second, lines = event.stamp, set()
         if event.line not in lines:
             lines.add(event.line)
             kept.append(event)

@@ -53,7 +53,7 @@ def test_every_generated_event_is_valid_and_renders_back():
 def test_workdays_skip_weekends_and_each_block_is_one_session():
     events = generate_events(days=6, seed=0, personas=["office_worker"])
     assert sorted({e["ts"][:10] for e in events}) == ["2025-05-26", "2025-05-27", "2025-05-28", "2025-05-29", "2025-05-30", "2025-06-02"]
-    logged = [LoggedEvent(e["ts"], i, e["user"], render(e)) for i, e in enumerate(events)]
+    logged = [LoggedEvent(i, e["user"], render(e).encode()) for i, e in enumerate(events)]
     assert len(list(sessions(logged, 30))) == 6 * 2  # the office worker's morning and afternoon, every day
 
 

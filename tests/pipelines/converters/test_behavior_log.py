@@ -42,7 +42,7 @@ def test_shuffled_two_user_log_becomes_per_session_k_windows():
     conversion = convert([FIXTURES / "two_users.jsonl"], K2, skip_invalid=False)
     assert [e.record for e in conversion.examples] == records(U1_SAMPLES + U2_SAMPLES)
     assert [e.group for e in conversion.examples] == ["u1"] * 4 + ["u2"]
-    assert [e.order[:2] for e in conversion.examples] == [
+    assert [(e.order.ts, e.order.seq) for e in conversion.examples] == [
         (D + "08:01:00", 7), (D + "08:10:00", 1), (D + "08:40:00", 4), (D + "09:10:05", 6), (D + "10:06:00", 9)
     ]  # (timestamp, position among the file's records)
     assert conversion.skipped == Counter()
