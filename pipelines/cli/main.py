@@ -7,7 +7,18 @@ import signal
 
 import click
 
-from pipelines.cli import behavior, compare, data, demo, doctor, models, plan, restaurant, run, trajectory
+from pipelines.cli import (
+    behavior,
+    compare,
+    data,
+    demo,
+    doctor,
+    models,
+    plan,
+    restaurant,
+    run,
+    trajectory,
+)
 from pipelines.core.errors import DomaintuneError, Interrupted
 
 COMMAND_MODULES = (data, models, plan, run, compare, demo, behavior, restaurant, trajectory, doctor)

@@ -15,7 +15,14 @@ from collections import Counter
 from pathlib import Path
 
 from pipelines.converters.records import Conversion, convert_records
-from pipelines.converters.sharegpt import FUNCTION, GPT, HUMAN, OBSERVATION, Turn, target_record
+from pipelines.converters.sharegpt import (
+    FUNCTION,
+    GPT,
+    HUMAN,
+    OBSERVATION,
+    Turn,
+    target_record,
+)
 from pipelines.core.errors import InvalidRecord
 from pipelines.core.registry import register_converter
 

@@ -4,7 +4,11 @@ import json
 
 import pytest
 
-from pipelines.converters.openai_messages import CONTENT_BESIDE_CALLS, TOOL_JOIN, convert
+from pipelines.converters.openai_messages import (
+    CONTENT_BESIDE_CALLS,
+    TOOL_JOIN,
+    convert,
+)
 from pipelines.core.errors import RecordError
 
 
