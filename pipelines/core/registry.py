@@ -2,11 +2,13 @@
 
 Like LLaMA-Factory's `register_dataset_converter`, any module can add an entry; `load_task` asks here whether a
 task's converter and evaluator exist and checks the task's options against the JSON Schema each one declares.
-A registry imports every module of its package the first time it is asked, so a new module is found without
-being listed anywhere; this is also the only way the lower layers reach a higher package.
+Looking up a name imports the package's module of that name; listing the entries (or a name no such module
+registers) imports every module of the package, so a new module is found without being listed anywhere. This is
+also the only way the lower layers reach a higher package.
 """
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,7 +55,12 @@ class Registry:
         return sorted(self.entries)
 
     def get(self, name: str) -> Entry:
-        self._discover()
+        # An entry lives in the module of its own name by convention: importing that one alone keeps every
+        # command from paying for the imports of all the others (the judge's HTTP client, nltk, scipy, ...).
+        if name not in self.entries and name.isidentifier() and importlib.util.find_spec(f"{self.package}.{name}"):
+            importlib.import_module(f"{self.package}.{name}")
+        if name not in self.entries:
+            self._discover()
         if name not in self.entries:
             raise DomaintuneError(f"unknown {self.kind} {name!r}; {self.kind}s are: {', '.join(self.names())}")
         return self.entries[name]
