@@ -299,7 +299,7 @@ def report(metrics: dict, variants: list[str]) -> str:
 def plot_overall(metrics: dict, variants: list[str], path: Path) -> Path:
     """Horizontal bars of overall (exact + half partial) per system, with the best baseline as a dashed line."""
     # Headless backend and CJK fonts are set up once, in .plots, for every report figure.
-    from evaluators.plots import plt
+    from evaluators.plots import plt, save
 
     applicable = {name: m for name, m in metrics["baselines"].items() if "not_applicable" not in m}
     best = max((m["overall"] for m in applicable.values()), default=None)
@@ -323,8 +323,5 @@ def plot_overall(metrics: dict, variants: list[str], path: Path) -> Path:
     ax.set_title("Next action: green beats every applicable baseline, red does not", fontsize=11)
     if best is not None:
         ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path)

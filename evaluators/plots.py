@@ -1,6 +1,6 @@
 """Report figures (matplotlib, headless): grouped bars for metrics and the training-loss curve."""
 
-import json
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +10,17 @@ import matplotlib.pyplot as plt
 
 # CJK-capable fonts first where installed; matplotlib falls back silently to DejaVu otherwise.
 plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "DejaVu Sans"]
+
+
+def save(fig, path: Path) -> Path:
+    """Lay out, write the PNG and free the figure (pyplot keeps every open figure alive otherwise)."""
+    with warnings.catch_warnings():
+        # Without a CJK font matplotlib warns once per missing glyph; the figure is still written.
+        warnings.filterwarnings("ignore", message="Glyph .* missing")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
 
 
 def bar_chart(path: Path, title: str, groups: list[str], series: dict[str, list[float]], reference: float | None = None) -> Path:
@@ -26,19 +37,11 @@ def bar_chart(path: Path, title: str, groups: list[str], series: dict[str, list[
     ax.set_ylim(0, 1)
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
-def loss_curve(trainer_log: Path, path: Path) -> Path | None:
-    """Training (and validation, when logged) loss by step from LLaMA-Factory's trainer_log.jsonl."""
-    if not Path(trainer_log).exists():
-        return None
-    rows = [json.loads(line) for line in Path(trainer_log).read_text(encoding="utf-8").splitlines() if line.strip()]
-    train = [(r["current_steps"], r["loss"]) for r in rows if "loss" in r]
-    evals = [(r["current_steps"], r["eval_loss"]) for r in rows if "eval_loss" in r]
+def loss_curve(path: Path, train: list[tuple[int, float]], evals: list[tuple[int, float]]) -> Path | None:
+    """Training (and validation, when logged) loss by step: (step, loss) points of one run."""
     if not train and not evals:
         return None
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -50,10 +53,7 @@ def loss_curve(trainer_log: Path, path: Path) -> Path | None:
     ax.set_ylabel("loss")
     ax.set_title("Training and validation loss")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def headline_chart(path: Path, summary: dict) -> Path | None:
@@ -77,10 +77,7 @@ def headline_chart(path: Path, summary: dict) -> Path | None:
     ax.set_ylim(0, 1)
     ax.set_title(f"Headline metrics on n = {n} validation samples (bars: 95% interval)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def loss_curves(path: Path, runs: dict[str, dict[str, list[tuple[int, float]]]]) -> Path | None:
@@ -98,7 +95,4 @@ def loss_curves(path: Path, runs: dict[str, dict[str, list[tuple[int, float]]]])
     ax.set_ylabel("loss")
     ax.set_title("Loss by run")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)

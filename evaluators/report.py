@@ -5,8 +5,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 from evaluators.base import EVALUATORS, EvalInput
 from evaluators.judge.client import JudgeConfig
 from evaluators.judge.section import judge_section
@@ -31,12 +29,6 @@ def variant_files(predictions: Path) -> dict[str, Path]:
     if variant not in VARIANTS or run is None or run.predictions(variant) != predictions:
         return {"adapter": predictions}
     return {v: run.predictions(v) for v in VARIANTS if v == variant or run.predictions(v).exists()}
-
-
-def trained_model(run: RunLayout) -> str:
-    """The base model the run trained, so a report of the tiny demo model cannot pass for a real one."""
-    recipe = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8")) or {}
-    return recipe.get("model_name_or_path", "unknown")
 
 
 def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: JudgeConfig | None = None, allow_changed_data: bool = False,
@@ -68,24 +60,26 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
         judge_metrics, judge_md = judge_section(inp, judge)
         result = replace(result, metrics={**result.metrics, "judge": judge_metrics}, report_md=result.report_md + "\n\n" + judge_md)
     summary = summarize(result, list(files))
-    note = demo_note(RunInfo.read(run.root)) if run else ""
+    info = RunInfo.read(run.root) if run else None
+    note = demo_note(info) if info else ""
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",
         *([f"**Warning: {data_note}**"] if data_note else []),
-        *([f"Trained model: `{trained_model(run)}` (run `{relative(run.root)}`)"] if run else []),
+        # The base model the run trained, so a report of the tiny demo model cannot pass for a real one.
+        *([f"Trained model: `{info.model}` (run `{relative(run.root)}`)"] if info else []),
         *([f"> {note}"] if note else []),
         *([f"Eval options overridden for this eval: {eval_overrides}"] if eval_overrides else []),
         "Predictions: " + ", ".join(f"{v}: `{relative(p)}`" for v, p in files.items()),
         markdown(summary),
         result.report_md,
     ]
-    loss_png = loss_curve(run.trainer_log, out_dir / "loss.png") if run else None
+    loss_png = loss_curve(out_dir / "loss.png", info.loss_points("loss"), info.loss_points("eval_loss")) if info else None
     if loss_png:
         sections += ["## Training loss", f"![loss]({loss_png.name})"]
     write_json(out_dir / "metrics.json", result.metrics)
     write_json(out_dir / SUMMARY_FILE, summary)
     report = out_dir / "report.md"
     write_text(report, "\n\n".join(s for s in sections if s) + "\n")
-    write_page(task, result, summary, inp.predictions, out_dir, run, files, data_note)
+    write_page(task, result, summary, inp.predictions, out_dir, run, info, files, data_note)
     return report

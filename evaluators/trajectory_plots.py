@@ -1,12 +1,11 @@
 """Trajectory report figures: the district map with every day's path (generated beside reference), and the
 population distributions the JSD metrics compare."""
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from evaluators.plots import plt  # the Agg backend and CJK fonts are set there
+from evaluators.plots import plt, save  # the Agg backend and CJK fonts are set there
 from pipelines.trajectory.geo import Region
 from pipelines.trajectory.grammar import Day
 from pipelines.trajectory.places import PlaceTable
@@ -14,15 +13,6 @@ from pipelines.trajectory.places import PlaceTable
 MAP_MARGIN = 0.25  # of the district's extent: points further out are off the map (their count is printed)
 PERSONA_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive")
 
-
-def save(fig, path: Path) -> Path:
-    with warnings.catch_warnings():
-        # Without a CJK font matplotlib warns once per missing glyph; the figure is still written.
-        warnings.filterwarnings("ignore", message="Glyph .* missing")
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
 
 
 def map_plot(path: Path, region: Region, places: PlaceTable, panels: dict[str, list[Day]]) -> Path:

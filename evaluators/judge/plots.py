@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
-from evaluators.plots import plt  # headless backend and CJK fonts are set up there
+from evaluators.plots import (  # headless backend and CJK fonts are set up there
+    plt,
+    save,
+)
 
 
 def dimension_bars(path: Path, summaries: dict[str, dict], high: int) -> Path:
@@ -18,10 +21,7 @@ def dimension_bars(path: Path, summaries: dict[str, dict], high: int) -> Path:
         ax.set_ylim(0, high + 0.5)
         ax.set_title(f"{label} (n={summary['scored']})", fontsize=9)
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def distribution(path: Path, summaries: dict[str, dict], low: int, high: int) -> Path:
@@ -36,10 +36,7 @@ def distribution(path: Path, summaries: dict[str, dict], low: int, high: int) ->
     ax.set_xlabel("score")
     ax.set_ylabel("dimension scores")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def correlation(path: Path, pairs: list[tuple[float, float]], r: float, labels: tuple[str, str]) -> Path:
@@ -48,7 +45,4 @@ def correlation(path: Path, pairs: list[tuple[float, float]], r: float, labels: 
     ax.set_xlabel(f"{labels[0]} (item mean)")
     ax.set_ylabel(f"{labels[1]} (item mean)")
     ax.set_title(f"Pearson r = {r:.3f} over {len(pairs)} items", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)

@@ -67,8 +67,7 @@ def samples_section(result: EvalResult, predictions: dict[str, list[dict]]) -> s
 
 
 def write_page(task: Task, result: EvalResult, summary: dict, predictions: dict[str, list[dict]], out_dir: Path,
-               run: RunLayout | None, sources: dict[str, Path], warning: str | None = None) -> Path:
-    info = RunInfo.read(run.root) if run else None
+               run: RunLayout | None, info: RunInfo | None, sources: dict[str, Path], warning: str | None = None) -> Path:
     note = demo_note(info) if info else ""
     chart = headline_chart(out_dir / HEADLINE_PNG, summary)
     verdicts = [f"<li><b>{escape(r['name'])}</b>: {escape(r['verdict'])}</li>" for r in summary["rows"] if r.get("verdict")]
