@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from pipelines.converters.records import Conversion, convert_records
+from pipelines.converters.records import NON_EMPTY, Conversion, convert_records
 from pipelines.core.registry import register_converter
 
-NON_EMPTY = {"type": "string", "pattern": r"\S"}
 SCHEMA = {
     "type": "object",
     "required": ["instruction", "output"],

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import jsonschema
 
-from pipelines.converters.records import Conversion, Example, convert_records
+from pipelines.converters.records import NON_EMPTY, Conversion, Example, convert_records
 from pipelines.core.errors import InvalidRecord
 from pipelines.core.registry import register_converter
 from pipelines.core.schema import first_schema_error
 
-NON_EMPTY = {"type": "string", "pattern": r"\S"}
 NUMBER = {"type": "number"}
 POI = {
     "type": "object",

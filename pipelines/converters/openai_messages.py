@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from pipelines.converters.records import Conversion, convert_records
+from pipelines.converters.records import NON_EMPTY, Conversion, convert_records
 from pipelines.converters.sharegpt import (
     FUNCTION,
     GPT,
@@ -40,7 +40,7 @@ TOOL_CALL = {
         "function": {
             "type": "object",
             "required": ["name", "arguments"],
-            "properties": {"name": {"type": "string", "pattern": r"\S"}, "arguments": {"type": ["string", "object"]}},
+            "properties": {"name": NON_EMPTY, "arguments": {"type": ["string", "object"]}},
         },
     },
 }

@@ -19,6 +19,10 @@ MULTIMODAL = ("images", "videos", "audios")
 MULTIMODAL_REASON = "multimodal columns are not supported by this task's model"
 
 
+# A string with something besides whitespace: the JSON Schema every converter uses for a required text field.
+NON_EMPTY = {"type": "string", "pattern": r"\S"}
+
+
 @dataclass
 class Example:
     record: dict
