@@ -75,10 +75,11 @@ def predict(
     run = RunLayout(Path(adapter).parent) if adapter is not None else RunLayout.new(task.name, "base")
     chat = chat_of(task, run, base)
     parts = segments(task, (overrides or {}).get("max_samples"))
+    datasets = pass_datasets(parts)
     outputs = {}
     for variant in variants:
         model_path, adapter_path = (trained.model, trained.adapter) if variant == "adapter" else (base, None)
-        recipe = predict_recipe(task, model_path, chat, adapter_path, run.predict_dir(variant), pass_datasets(parts))
+        recipe = predict_recipe(task, model_path, chat, adapter_path, run.predict_dir(variant), datasets)
         recipe.override(overrides)
         config = recipe.write(run.predict_recipe(variant))
         run_llamafactory("train", config, run.predict_log(variant), quiet=quiet)
