@@ -212,6 +212,8 @@ def measure_task(row: dict, tier_name: str, steps: int, warmup: int, run_names: 
 
 def _settings(args: dict) -> dict:
     """What the estimator needs of a run's LLaMA-Factory arguments."""
+    from pipelines.planning.estimate import DEFAULT_OPTIM
+
     bits = args.get("quantization_bit") or 16
     method = "qlora" if args.get("quantization_bit") else args["finetuning_type"]
     return {
@@ -219,6 +221,7 @@ def _settings(args: dict) -> dict:
         "bits": bits,
         "lora_rank": args.get("lora_rank", 8),
         "lora_target": args.get("lora_target", "all"),
+        "optim": args.get("optim", DEFAULT_OPTIM),
         "batch": args["per_device_train_batch_size"],
         "accumulation": args["gradient_accumulation_steps"],
         "gradient_checkpointing": not args.get("disable_gradient_checkpointing", False),

@@ -51,3 +51,8 @@ def set_option(example: str):
         "--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=parse_overrides,
         help=f"Override a LLaMA-Factory argument (repeatable), e.g. --set {example}.",
     )
+
+
+def note_departure(departure: str) -> None:
+    """A recipe's departure from the task's settings, said on the terminal and not only in the YAML header."""
+    click.echo(f"Note: {departure}", err=True)

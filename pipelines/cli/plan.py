@@ -5,9 +5,14 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.options import gpu_option, task_option
+from pipelines.cli.options import gpu_option, note_departure, task_option
 from pipelines.core.errors import DomaintuneError
-from pipelines.planning.estimate import METHOD_BITS, PUBLISHED_TABLE_SETTINGS
+from pipelines.planning.estimate import (
+    DEFAULT_OPTIM,
+    METHOD_BITS,
+    OPTIMS,
+    PUBLISHED_TABLE_SETTINGS,
+)
 
 
 @click.command("recipe")
@@ -27,6 +32,8 @@ def recipe_cmd(task, tier, model, output):
 
     run = RunLayout(runs_dir() / f"{task.name}-{tier.name}")
     recipe = training_recipe(task, tier, resolve_model(task, model), output_dir=run.adapter)
+    for departure in recipe.departures:
+        note_departure(departure)
     click.echo(recipe.write(output or recipe_path(task, tier)))
 
 
@@ -39,9 +46,10 @@ def recipe_cmd(task, tier, model, output):
 @click.option("--batch", default=PUBLISHED_TABLE_SETTINGS["batch"], show_default=True, type=click.IntRange(min=1), help="Per-device batch size.")
 @click.option("--lora-rank", default=PUBLISHED_TABLE_SETTINGS["lora_rank"], show_default=True, type=click.IntRange(min=1))
 @click.option("--no-checkpointing", is_flag=True, help="Estimate without gradient checkpointing.")
+@click.option("--optim", default=DEFAULT_OPTIM, show_default=True, type=click.Choice(OPTIMS), help="LLaMA-Factory's AdamW, or bitsandbytes' paged 8-bit AdamW.")
 @click.option("--gpu", "-g", help="GPU tier from recipes/gpus.yaml: also say whether the estimate fits it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the breakdown.")
-def estimate(model, params, method, bits, cutoff, batch, lora_rank, no_checkpointing, gpu, as_json):
+def estimate(model, params, method, bits, cutoff, batch, lora_rank, no_checkpointing, optim, gpu, as_json):
     """Estimate peak training memory per device, part by part.
 
     Defaults are the settings of LLaMA-Factory's hardware table (512 tokens, batch 1, checkpointing on).
@@ -63,6 +71,7 @@ def estimate(model, params, method, bits, cutoff, batch, lora_rank, no_checkpoin
         batch=batch,
         gradient_checkpointing=not no_checkpointing,
         lora_rank=lora_rank,
+        optim=optim,
     )
     tier = get_tier(gpu) if gpu else None
     fits = tier is not None and est.peak_gb <= usable_gb(tier)

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.options import gpu_option, parse_overrides, set_option, task_option
+from pipelines.cli.options import (
+    gpu_option,
+    note_departure,
+    parse_overrides,
+    set_option,
+    task_option,
+)
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
 
@@ -45,7 +51,7 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides)
     elif tier is None:
         raise click.UsageError("--gpu is required (except with --resume, which keeps the run's own)")
     else:
-        run = train(task, tier, resolve_model(task, model), ray, overrides)
+        run = train(task, tier, resolve_model(task, model), ray, overrides, notify=note_departure)
     click.echo(f"adapter: {run.adapter}")
 
 

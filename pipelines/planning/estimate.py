@@ -18,6 +18,13 @@ Methods and bits follow that table:
              LLaMA-Factory's default double quantization: an 8-bit absmax per 64 weights plus an fp32
              scale per 256 absmax values). Embeddings, lm_head, norms and biases stay 16-bit.
 
+Optimizer: AdamW keeps two moments per trainable parameter, fp32 (8 bytes) or, with pure_bf16, bf16 (4).
+bitsandbytes' paged_adamw_8bit (optim="paged_adamw_8bit", the QLoRA paper's paged optimizer) keeps them
+in 8 bits with an fp32 absmax per 256-value block: 2 x (1 + 4/256) bytes. Tensors under 4,096 values keep
+32-bit states, which no LoRA matrix of rank >= 8 on a Qwen model is. The paged states are CUDA unified
+memory, outside PyTorch's allocator: they move to host memory under pressure instead of failing, and
+torch.cuda.max_memory_allocated does not see them (nvidia-smi does; they are counted here).
+
 With DeepSpeed ZeRO (zero_stage 1-3) mixed precision is DeepSpeed's: 16-bit weights (2) and gradients (2),
 fp32 master weights and Adam states (12, reported as optimizer). Stage 1 splits the optimizer states
 across devices, stage 2 also the gradients, stage 3 also the weights. offload=True moves optimizer
@@ -85,6 +92,13 @@ METHOD_LABELS = {"full": "full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 ADAM_MOMENTS = 2
 FP32_BYTES = 4
 HALF_BYTES = 2
+# Optimizers by LLaMA-Factory's (transformers') `optim` name; "adamw" is its default AdamW (torch or fused).
+DEFAULT_OPTIM = "adamw"
+PAGED_ADAMW_8BIT = "paged_adamw_8bit"
+OPTIMS = (DEFAULT_OPTIM, PAGED_ADAMW_8BIT)
+OPTIM_LABELS = {DEFAULT_OPTIM: "AdamW", PAGED_ADAMW_8BIT: "paged 8-bit AdamW"}
+# bitsandbytes' blockwise 8-bit states: one byte per value and an fp32 absmax per block of 256 values.
+ADAM_8BIT_BYTES = 1 + FP32_BYTES / 256
 # Bytes of the autocast 16-bit weight copy AMP keeps during forward/backward (full 32 only).
 AMP_WEIGHT_COPY_BYTES = HALF_BYTES
 # DeepSpeed mixed precision: fp32 master weight + Adam m + v per parameter (the ZeRO paper's K = 12).
@@ -138,6 +152,9 @@ class Estimate:
     devices: int
     zero_stage: int | None
     offload: bool
+    lora_rank: int | None
+    """None for full fine-tuning."""
+    optim: str
     total_params: int
     trainable: int
     weights: float
@@ -164,8 +181,9 @@ class Estimate:
             ("logits", self.logits),
             ("overhead", self.overhead),
         ]
+        rank = f", rank {self.lora_rank}" if self.lora_rank else ""
         lines = [
-            f"{self.model}: {METHOD_LABELS[self.method]} {self.bits}-bit{zero}",
+            f"{self.model}: {METHOD_LABELS[self.method]} {self.bits}-bit{rank}{zero}, {OPTIM_LABELS[self.optim]}",
             f"batch {self.batch} x {self.seq_len} tokens, gradient checkpointing {ckpt}",
             *(f"  {name:<12}{value:>9.2f} GB" for name, value in rows),
             f"  {'peak':<12}{self.peak_gb:>9.2f} GB per device",
@@ -189,13 +207,16 @@ def estimate_memory(
     devices: int = 1,
     zero_stage: int | None = None,
     offload: bool = False,
+    optim: str = DEFAULT_OPTIM,
 ) -> Estimate:
     """Estimate peak memory per device for micro-batches of `batch` rows of `seq_len` tokens.
 
-    Defaults are LLaMA-Factory's (rows of cutoff_len 2048 tokens, lora_rank 8)."""
-    _check_arguments(method, bits, devices, zero_stage, offload)
+    Defaults are LLaMA-Factory's (rows of cutoff_len 2048 tokens, lora_rank 8, AdamW)."""
+    _check_arguments(method, bits, devices, zero_stage, offload, optim)
     trainable = arch.num_params if method == "full" else lora_params(arch, lora_rank, lora_target)
     weights, gradients, optimizer = _state_bytes(arch, method, bits, trainable, devices, zero_stage, offload)
+    if optim == PAGED_ADAMW_8BIT:
+        optimizer = ADAM_MOMENTS * ADAM_8BIT_BYTES * trainable
     compute_bytes = FP32_BYTES if bits == 32 and method == "lora" else HALF_BYTES
     tokens = batch * seq_len
     adapter_inputs = 0 if method == "full" else _adapter_input_width(arch, lora_target)
@@ -215,6 +236,8 @@ def estimate_memory(
         devices=devices,
         zero_stage=zero_stage,
         offload=offload,
+        lora_rank=None if method == "full" else lora_rank,
+        optim=optim,
         total_params=arch.num_params,
         trainable=trainable,
         weights=weights / GIB,
@@ -249,7 +272,7 @@ def _adapter_input_width(arch: Architecture, target: str) -> int:
     return sum(shapes[name][0] for name in _targets(target))
 
 
-def _check_arguments(method: str, bits: int, devices: int, zero_stage: int | None, offload: bool) -> None:
+def _check_arguments(method: str, bits: int, devices: int, zero_stage: int | None, offload: bool, optim: str) -> None:
     if method not in METHOD_BITS:
         raise DomaintuneError(f"unknown method {method!r}; choose one of {', '.join(METHOD_BITS)}")
     if bits not in METHOD_BITS[method]:
@@ -262,6 +285,11 @@ def _check_arguments(method: str, bits: int, devices: int, zero_stage: int | Non
         raise DomaintuneError("offload needs a DeepSpeed ZeRO stage")
     if devices < 1:
         raise DomaintuneError(f"devices must be at least 1, not {devices}")
+    if optim not in OPTIMS:
+        raise DomaintuneError(f"unknown optim {optim!r}; choose one of {', '.join(OPTIMS)}")
+    if optim != DEFAULT_OPTIM and zero_stage:
+        # DeepSpeed keeps its own fp32 master weights and Adam states; bitsandbytes' paging is not made for it.
+        raise DomaintuneError(f"{optim} is not combined with DeepSpeed ZeRO")
 
 
 def _state_bytes(

@@ -15,7 +15,13 @@ from pipelines.core.errors import DomaintuneError
 from pipelines.core.paths import RECIPES_DIR
 from pipelines.core.schema import load_schema, load_yaml_validated, schema_problems
 from pipelines.planning.architectures import resolve_architecture
-from pipelines.planning.estimate import Estimate, estimate_memory
+from pipelines.planning.estimate import (
+    DEFAULT_OPTIM,
+    OPTIM_LABELS,
+    PAGED_ADAMW_8BIT,
+    Estimate,
+    estimate_memory,
+)
 
 MEASURED_FILE = RECIPES_DIR / "measured.yaml"
 # How far the estimate (less its overhead) may be from a measured peak allocated.
@@ -42,6 +48,7 @@ class MeasuredRun:
     tokens_per_s: float
     peak_allocated_gb: float
     lora_target: str = "all"
+    optim: str = DEFAULT_OPTIM
     peak_reserved_gb: float | None = None
 
     def estimate(self) -> Estimate:
@@ -54,12 +61,15 @@ class MeasuredRun:
             gradient_checkpointing=self.gradient_checkpointing,
             lora_rank=self.lora_rank,
             lora_target=self.lora_target,
+            optim=self.optim,
         )
 
     def estimated_allocated_gb(self) -> float:
-        """The estimate less its overhead: max_memory_allocated sees neither the CUDA context nor fragmentation."""
+        """The estimate less its overhead: max_memory_allocated sees neither the CUDA context nor fragmentation,
+        nor paged optimizer states (CUDA unified memory, outside PyTorch's allocator)."""
         est = self.estimate()
-        return est.peak_gb - est.overhead
+        paged = est.optimizer if self.optim == PAGED_ADAMW_8BIT else 0
+        return est.peak_gb - est.overhead - paged
 
     def deviation(self) -> float:
         """Measured over estimated, less one: +0.10 means the estimate is 10% too low."""
@@ -69,8 +79,9 @@ class MeasuredRun:
         method = {"full": "full", "lora": "LoRA", "qlora": f"QLoRA-{self.bits}"}[self.method]
         rank = "" if self.method == "full" else f" r{self.lora_rank}"
         packed = ", packed" if self.packing else ""
+        optim = "" if self.optim == DEFAULT_OPTIM else f", {OPTIM_LABELS[self.optim]}"
         ckpt = ", ckpt" if self.gradient_checkpointing else ""
-        return f"{method}{rank}, {self.batch} × {self.accumulation}{packed}{ckpt}, {self.attention}"
+        return f"{method}{rank}, {self.batch} × {self.accumulation}{packed}{ckpt}{optim}, {self.attention}"
 
 
 def load_measured(path: Path = MEASURED_FILE) -> list[MeasuredRun]:

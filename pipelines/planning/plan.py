@@ -8,6 +8,11 @@ of two dividing the effective batch, padded rows or packed ones (packing is cons
 two samples fit in a cutoff_len row), gradient checkpointing off or on. Of those that fit, the one with
 the highest expected tokens/s wins. A plan fits when the estimated peak leaves 10% of the device memory
 free. Without length statistics every sample is taken as cutoff_len tokens, as before measuring.
+When even QLoRA 4-bit does not fit a single CUDA device, two more rungs follow, each named in the
+recipe header: paged 8-bit AdamW (bitsandbytes; the adapter's Adam states in 8 bits), then the task's
+LoRA rank halved, and halved again, down to train.min_lora_rank (default 8, LLaMA-Factory's default
+rank; set it to the task's rank to refuse instead). lora_alpha is scaled with the rank, so alpha/rank
+and with it the size of the adapter's update stay the task's.
 Multi-GPU tiers use DeepSpeed: ZeRO-2 for LoRA/QLoRA (only the small adapter states need splitting),
 ZeRO-3 for full fine-tuning, with CPU offload of optimizer states and weights when ZeRO-3 alone does
 not fit. The effective batch (per-device batch x accumulation x devices) always equals the task's.
@@ -22,7 +27,14 @@ from pipelines.core.gpus import GpuTier, load_tiers
 from pipelines.data.lengths import LengthStats
 from pipelines.planning.architectures import Architecture
 from pipelines.planning.batches import Batching, Lengths
-from pipelines.planning.estimate import METHOD_LABELS, Estimate, estimate_memory
+from pipelines.planning.estimate import (
+    DEFAULT_OPTIM,
+    METHOD_LABELS,
+    OPTIM_LABELS,
+    PAGED_ADAMW_8BIT,
+    Estimate,
+    estimate_memory,
+)
 
 # Keep 10% of device memory free: estimation error, driver reservations, and spikes at evaluation
 # and checkpoint saving.
@@ -30,6 +42,8 @@ HEADROOM = 0.10
 # Best quality first. full 32 is mixed precision with fp32 master weights, full 16 is pure_bf16.
 METHOD_LADDER = (("full", 32), ("full", 16), ("lora", 16), ("qlora", 8), ("qlora", 4))
 PREFERRED_METHODS = ("full", "lora")
+# The lowest LoRA rank the planner falls back to unless the task says otherwise: LLaMA-Factory's default.
+MIN_LORA_RANK = 8
 # With CPU offload DeepSpeed keeps fp32 master weights, Adam m and v and fp32 gradients (16 bytes) plus
 # the 16-bit weights (2 bytes) of every parameter in pinned host memory, once per machine.
 OFFLOAD_HOST_BYTES_PER_PARAM = 18
@@ -103,9 +117,15 @@ class Plan:
     packing: bool
     deepspeed: dict | None
     """A ds_config in LLaMA-Factory's examples/deepspeed form; the caller writes it to a JSON file."""
+    optim: str
+    """DEFAULT_OPTIM (LLaMA-Factory's AdamW) or PAGED_ADAMW_8BIT."""
+    lora_rank: int | None
+    """The rank trained (None for full fine-tuning): the task's, unless a lower one was needed to fit."""
     estimate: Estimate
     batching: Batching
     reasons: list[str] = field(default_factory=list)
+    departures: list[str] = field(default_factory=list)
+    """Where the plan leaves the task's own settings (also among `reasons`): for the user to see, not only the header."""
 
     def llamafactory_args(self) -> dict:
         """LLaMA-Factory 0.9.5 training arguments for these choices (not `deepspeed`, which is a file path)."""
@@ -124,6 +144,8 @@ class Plan:
             packing=self.packing,
             neat_packing=self.packing,
         )
+        if self.optim != DEFAULT_OPTIM:
+            args["optim"] = self.optim
         return args
 
 
@@ -133,6 +155,9 @@ class _Option:
     bits: int
     zero_stage: int | None = None
     offload: bool = False
+    optim: str = DEFAULT_OPTIM
+    lora_rank: int | None = None
+    """None: the task's rank."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +172,8 @@ class PlanRequest:
     effective_batch_size: int = 16
     lengths: Lengths | None = None
     """Measured token lengths of the training set; None plans every sample at cutoff_len."""
+    min_lora_rank: int = MIN_LORA_RANK
+    """The planner may lower lora_rank, by halves, to this rank when nothing fits at the task's."""
 
     @classmethod
     def from_task(cls, train: dict, arch: Architecture, stats: LengthStats | None = None, missing: str = "") -> "PlanRequest":
@@ -160,6 +187,7 @@ class PlanRequest:
             lora_target=train.get("lora_target", "all"),
             cutoff_len=cutoff,
             effective_batch_size=train["effective_batch_size"],
+            min_lora_rank=train.get("min_lora_rank", MIN_LORA_RANK),
             lengths=Lengths.from_stats(stats, cutoff) if stats else Lengths.assumed(cutoff, missing or "not measured"),
         )
 
@@ -182,11 +210,12 @@ def plan_training(task: PlanRequest, tier: GpuTier, tiers: dict[str, GpuTier] | 
     if plan is None:
         raise PlanError(_nothing_fits_message(task, tier, rejected, load_tiers() if tiers is None else tiers))
     if task.effective_batch_size != wanted:
-        plan.reasons.insert(
-            0,
+        rounded = (
             f"Effective batch {task.effective_batch_size}, not the task's {wanted}: {tier.name}'s {tier.devices} GPUs "
-            f"each take an equal share of a step, so it is rounded up to the next multiple.",
+            f"each take an equal share of a step, so it is rounded up to the next multiple."
         )
+        plan.reasons.insert(0, rounded)
+        plan.departures.insert(0, rounded)
     return plan
 
 
@@ -208,7 +237,7 @@ def _search(task: PlanRequest, tier: GpuTier) -> tuple[Plan | None, list[Estimat
     rejected = []
     attention = _attention(tier)
     batchings = _batchings(task, tier, attention)
-    for option in _options(task.method, tier):
+    for option in _options(task, tier):
         estimates = [(batching, _estimate(task, tier, option, batching)) for batching in batchings]
         fitting = [(b, est) for b, est in estimates if est.peak_gb <= usable_gb(tier)]
         if fitting:
@@ -223,8 +252,8 @@ def _preference(batching: Batching) -> tuple:
     return (round(batching.speed, 9), not batching.checkpointing, batching.batch)
 
 
-def _options(preferred: str, tier: GpuTier) -> list[_Option]:
-    ladder = METHOD_LADDER[[method for method, _ in METHOD_LADDER].index(preferred) :]
+def _options(task: PlanRequest, tier: GpuTier) -> list[_Option]:
+    ladder = METHOD_LADDER[[method for method, _ in METHOD_LADDER].index(task.method) :]
     options = []
     for method, bits in ladder:
         if method == "qlora" and tier.backend != "cuda":
@@ -239,7 +268,21 @@ def _options(preferred: str, tier: GpuTier) -> list[_Option]:
             options += [_Option(method, bits, 3), _Option(method, bits, 3, offload=True)]
         else:
             options.append(_Option(method, bits, 2))
-    return options
+    return options + _last_resorts(task, tier, options[-1])
+
+
+def _last_resorts(task: PlanRequest, tier: GpuTier, smallest: _Option) -> list[_Option]:
+    """The smallest method with paged 8-bit AdamW (bitsandbytes: CUDA, no DeepSpeed), then at lower LoRA ranks."""
+    optim = PAGED_ADAMW_8BIT if tier.backend == "cuda" and not smallest.zero_stage else DEFAULT_OPTIM
+    rungs = [replace(smallest, optim=optim)] if optim != DEFAULT_OPTIM else []
+    ranks = []
+    rank = task.lora_rank // 2
+    while rank > task.min_lora_rank:
+        ranks.append(rank)
+        rank //= 2
+    if task.lora_rank > task.min_lora_rank:
+        ranks.append(task.min_lora_rank)
+    return rungs + [replace(smallest, optim=optim, lora_rank=rank) for rank in ranks]
 
 
 def _batchings(task: PlanRequest, tier: GpuTier, attention: str) -> list[Batching]:
@@ -279,11 +322,12 @@ def _estimate(task: PlanRequest, tier: GpuTier, option: _Option, batching: Batch
         seq_len=batching.row_tokens,
         batch=batching.batch,
         gradient_checkpointing=batching.checkpointing,
-        lora_rank=task.lora_rank,
+        lora_rank=option.lora_rank or task.lora_rank,
         lora_target=task.lora_target,
         devices=tier.devices,
         zero_stage=option.zero_stage,
         offload=option.offload,
+        optim=option.optim,
     )
 
 
@@ -317,10 +361,11 @@ def _make_plan(
     precision = _precision(option, tier)
     liger = _liger(tier)
     deepspeed = deepspeed_config(option.zero_stage, option.offload) if option.zero_stage else None
-    reasons = [_rejected_reason(rej, tier) for rej in rejected]
+    departures = _departures(task, tier, option, batching, est, rejected)
+    reasons = [_rejected_reason(rej, tier, task.lora_rank) for rej in rejected] + departures
     reasons += [
         _lengths_reason(batching),
-        _choice_reason(batching, est, tier, ranked[1:]),
+        _choice_reason(batching, est, tier, ranked[1:], task.lora_rank),
         _accumulation_reason(task, tier, batching, accumulation),
         _checkpointing_reason(batching, task, tier, option),
         _precision_reason(precision, tier),
@@ -341,24 +386,55 @@ def _make_plan(
         liger=liger,
         packing=batching.packing,
         deepspeed=deepspeed,
+        optim=option.optim,
+        lora_rank=None if option.method == "full" else option.lora_rank or task.lora_rank,
         estimate=est,
         batching=batching,
         reasons=reasons,
+        departures=departures,
     )
 
 
-def _label(est: Estimate) -> str:
+def _departures(
+    task: PlanRequest, tier: GpuTier, option: _Option, batching: Batching, est: Estimate, rejected: list[Estimate]
+) -> list[str]:
+    """The last-resort rungs taken, each with what it costs and how to refuse it."""
+    departures = []
+    if option.optim != DEFAULT_OPTIM:
+        saved = _estimate(task, tier, replace(option, optim=DEFAULT_OPTIM), batching).optimizer - est.optimizer
+        departures.append(
+            f"Paged 8-bit AdamW (bitsandbytes), not AdamW: Adam's two moments of the {est.trainable:,} trainable "
+            f"parameters take 2 bytes instead of 8 ({saved:.2f} GB less), and being paged they move to host memory "
+            "under pressure instead of stopping the run."
+        )
+    if option.lora_rank:
+        at_task_rank = [rej for rej in rejected if rej.lora_rank == task.lora_rank][-1]
+        departures.append(
+            f"LoRA rank {option.lora_rank}, not the task's {task.lora_rank}: at rank {task.lora_rank} even "
+            f"{_label(at_task_rank, task.lora_rank)} needs {at_task_rank.peak_gb:.1f} GB of {usable_gb(tier):.1f} GB "
+            "usable. lora_alpha is scaled by the same factor, so alpha/rank (the scale of the adapter's update) stays "
+            f"the task's; a lower rank adapts fewer directions. To refuse instead, set train.min_lora_rank: "
+            f"{task.lora_rank} in the task, or train on a tier with more memory."
+        )
+    return departures
+
+
+def _label(est: Estimate, task_rank: int) -> str:
     label = f"{METHOD_LABELS[est.method]} {est.bits}-bit"
     if est.method == "full":
         label = "full fine-tuning with pure_bf16" if est.bits == 16 else "full fine-tuning in mixed precision"
     if est.zero_stage:
         label += f" with ZeRO-{est.zero_stage}" + (" and CPU offload" if est.offload else "")
+    if est.optim != DEFAULT_OPTIM:
+        label += f" with {OPTIM_LABELS[est.optim]}"
+    if est.lora_rank and est.lora_rank != task_rank:
+        label += f" at LoRA rank {est.lora_rank}"
     return label[0].upper() + label[1:]
 
 
-def _rejected_reason(est: Estimate, tier: GpuTier) -> str:
+def _rejected_reason(est: Estimate, tier: GpuTier, task_rank: int) -> str:
     return (
-        f"{_label(est)} needs {est.peak_gb:.1f} GB even at its smallest, "
+        f"{_label(est, task_rank)} needs {est.peak_gb:.1f} GB even at its smallest, "
         f"over the {usable_gb(tier):.1f} GB usable."
     )
 
@@ -387,9 +463,11 @@ def _describe(batching: Batching) -> str:
     return rows + (" with checkpointing" if batching.checkpointing else "")
 
 
-def _choice_reason(batching: Batching, est: Estimate, tier: GpuTier, others: list[tuple[Batching, Estimate]]) -> str:
+def _choice_reason(
+    batching: Batching, est: Estimate, tier: GpuTier, others: list[tuple[Batching, Estimate]], task_rank: int
+) -> str:
     reason = (
-        f"{_label(est)}, {_describe(batching)} per micro-batch: fits {tier.name} at an estimated {est.peak_gb:.1f} GB "
+        f"{_label(est, task_rank)}, {_describe(batching)} per micro-batch: fits {tier.name} at an estimated {est.peak_gb:.1f} GB "
         f"of {usable_gb(tier):.1f} GB usable ({tier.memory_gb:g} GB less {HEADROOM:.0%} headroom), and at about "
         f"{batching.real_tokens:,.0f} sample tokens in {batching.computed_tokens:,.0f} computed per micro-batch it "
         "is the fastest that fits"
@@ -471,7 +549,7 @@ def _nothing_fits_message(task: PlanRequest, tier: GpuTier, rejected: list[Estim
     smallest = min(rejected, key=lambda est: est.peak_gb)
     message = (
         f"{task.arch.name} does not fit {tier.name} ({usable_gb(tier):.1f} GB usable per device) with any method; "
-        f"the smallest, {_label(smallest)}, needs {smallest.peak_gb:.1f} GB."
+        f"the smallest, {_label(smallest, task.lora_rank)}, needs {smallest.peak_gb:.1f} GB."
     )
     for candidate in sorted(tiers.values(), key=lambda t: t.total_memory_gb):
         # A CPU is never the answer for a model too big for a GPU.
@@ -483,6 +561,6 @@ def _nothing_fits_message(task: PlanRequest, tier: GpuTier, rejected: list[Estim
         if plan is not None:
             return message + (
                 f" Smallest tier that fits: {candidate.name} ({candidate.description}) with "
-                f"{_label(plan.estimate)} at {plan.estimate.peak_gb:.1f} GB."
+                f"{_label(plan.estimate, task.lora_rank)} at {plan.estimate.peak_gb:.1f} GB."
             )
     return message + " No tier in gpus.yaml fits; shorten cutoff_len or choose a smaller model."

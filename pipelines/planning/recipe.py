@@ -27,6 +27,8 @@ class Recipe:
     header: list[str]
     sections: dict[str, dict]
     deepspeed: dict | None = None
+    departures: tuple[str, ...] = ()
+    """Where the recipe leaves the task's own settings to fit the tier: commands print these, not only the header."""
 
     @property
     def args(self) -> dict:
@@ -97,11 +99,17 @@ def data_section(task: Task, chat: ChatFormat, **datasets: str) -> dict:
     }
 
 
-def lora_section(task: Task, finetuning_type: str) -> dict:
-    """The task's LoRA settings when the plan trains LoRA: its own method, or the fallback of a `full` task."""
-    if finetuning_type != "lora":
+def lora_section(task: Task, plan: Plan) -> dict:
+    """The task's LoRA settings when the plan trains LoRA (its own method, or the fallback of a `full` task), at the
+    plan's rank: where the planner lowered it, lora_alpha is scaled with it to keep the task's alpha/rank."""
+    if plan.lora_rank is None:
         return {}
-    return {k: task.train[k] for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target") if k in task.train}
+    section = {k: task.train[k] for k in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target") if k in task.train}
+    task_rank = section.get("lora_rank", plan.lora_rank)
+    if "lora_alpha" in section and plan.lora_rank != task_rank:
+        section["lora_alpha"] = max(1, round(section["lora_alpha"] * plan.lora_rank / task_rank))
+    section["lora_rank"] = plan.lora_rank
+    return section
 
 
 def plan_for(task: Task, tier: GpuTier, arch: Architecture, stats: LengthStats | None = None) -> Plan:
@@ -133,7 +141,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
             "stage": "sft",
             "do_train": True,
             **{k: v for k, v in lf.items() if k in method_keys},
-            **lora_section(task, lf["finetuning_type"]),
+            **lora_section(task, plan),
         },
         "dataset": data_section(task, chat, dataset=task.dataset_name("train"), eval_dataset=task.dataset_name("val")),
         "output": {
@@ -158,7 +166,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
             "ddp_timeout": 180000000,
         },
     }
-    return Recipe(header, sections, plan.deepspeed)
+    return Recipe(header, sections, plan.deepspeed, tuple(plan.departures))
 
 
 def predict_recipe(task: Task, model_path: str, chat: ChatFormat, adapter: Path | None, output_dir: Path, eval_datasets: list[str]) -> Recipe:

@@ -22,6 +22,7 @@ from pipelines.data.build import build_task
 from pipelines.data.lengths import LengthStats
 from pipelines.planning.architectures import resolve_architecture
 from pipelines.planning.estimate import (
+    DEFAULT_OPTIM,
     ESTIMATOR_ASSUMPTIONS,
     METHOD_LABELS,
     PUBLISHED_HARDWARE_TABLE,
@@ -55,6 +56,8 @@ class RecipeRow:
     """Without a plan: the smallest tier where the task does fit, if any does."""
     error: str | None = None
     """Without a plan: why the task cannot be planned at all (a task error, not a memory limit)."""
+    task_rank: int | None = None
+    """The task's own LoRA rank, which the plan may have had to lower."""
 
 
 def method_cell(row: RecipeRow) -> str:
@@ -67,6 +70,10 @@ def method_cell(row: RecipeRow) -> str:
     label = f"{name} {plan.precision}"
     if plan.estimate.zero_stage:
         label += f" + ZeRO-{plan.estimate.zero_stage}" + (" offload" if plan.estimate.offload else "")
+    if plan.optim != DEFAULT_OPTIM:
+        label += " + 8-bit Adam"
+    if plan.lora_rank and row.task_rank and plan.lora_rank != row.task_rank:
+        label += f", rank {plan.lora_rank} (task: {row.task_rank})"
     return label
 
 
@@ -119,7 +126,8 @@ COLUMNS = (
         "Method",
         "what the planner chose: full fine-tuning, LoRA or QLoRA-8/4 (bitsandbytes), with the training "
         "precision (bf16/fp16 mixed precision, pure_bf16, fp32) and the DeepSpeed ZeRO stage on multi-GPU "
-        "tiers; when nothing fits, the smallest tier that does",
+        "tiers; the last resorts, paged 8-bit Adam and a LoRA rank below the task's, are named; when nothing "
+        "fits, the smallest tier that does",
         method_cell,
     ),
     Column(
@@ -190,7 +198,7 @@ def _task_rows(task: Task, tiers: dict[str, GpuTier]) -> list[RecipeRow]:
     fitting = [tier for tier in tiers.values() if plans[tier.name] is not None and tier.backend != "cpu"]
     fits_on = min(fitting, key=lambda tier: tier.total_memory_gb).name if fitting else None
     return [
-        RecipeRow(task.name, model, tier, plans[name], None if plans[name] else fits_on, errors.get(name))
+        RecipeRow(task.name, model, tier, plans[name], None if plans[name] else fits_on, errors.get(name), task.train.get("lora_rank"))
         for name, tier in tiers.items()
     ]
 

@@ -111,6 +111,8 @@ DEVICE_CHECKS = (
     DeviceCheck("flash_attn", lambda v: v in ("fa2", "fa3"), _needs_package("flash_attn", "flash-attn"), refused_here=False),
     # Parsed anywhere; bitsandbytes fails at model load without CUDA.
     DeviceCheck("quantization_bit", lambda v: v is not None, _needs_package("bitsandbytes", "bitsandbytes"), refused_here=False),
+    # Parsed anywhere; transformers imports bitsandbytes for its 8-bit and paged optimizers when training starts.
+    DeviceCheck("optim", lambda v: "8bit" in str(v) or str(v).startswith("paged"), _needs_package("bitsandbytes", "bitsandbytes"), refused_here=False),
     # LLaMA-Factory's dependency check refuses Liger without the package (Triton kernels, CUDA only).
     DeviceCheck("enable_liger_kernel", lambda v: v is True, _needs_package("liger_kernel", "liger-kernel"), refused_here=True),
     DeviceCheck("deepspeed", bool, _needs_torchrun, refused_here=True),

@@ -8,7 +8,7 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -68,12 +68,23 @@ def check_machine(tier: GpuTier, ray: bool = False) -> None:
         raise DomaintuneError(f"tier {tier.name} needs Apple's MPS backend, which this machine does not have")
 
 
-def train(task: Task, tier: GpuTier, model: ModelChoice, ray: bool = False, overrides: dict | None = None, quiet: bool = False) -> RunLayout:
-    """Train the task on the tier in a new run folder. `overrides` are LLaMA-Factory keys set last."""
+def train(
+    task: Task,
+    tier: GpuTier,
+    model: ModelChoice,
+    ray: bool = False,
+    overrides: dict | None = None,
+    quiet: bool = False,
+    notify: Callable[[str], None] = lambda note: None,
+) -> RunLayout:
+    """Train the task on the tier in a new run folder. `overrides` are LLaMA-Factory keys set last; `notify` hears,
+    before training starts, where the recipe leaves the task's settings to fit the tier (a lower LoRA rank, ...)."""
     check_machine(tier, ray)
     datasets = dataset_hashes([task.dataset_name("train"), task.dataset_name("val")])
     run = RunLayout.new(task.name, tier.name)
     recipe = training_recipe(task, tier, model, output_dir=run.adapter)
+    for departure in recipe.departures:
+        notify(departure)
     if ray:
         # LLaMA-Factory's Ray path starts one worker per device of every node Ray can see.
         recipe.sections["train"]["ray_num_workers"] = tier.devices * int(os.environ.get("NNODES", "1"))

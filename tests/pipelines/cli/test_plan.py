@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from pipelines.cli.main import Group
@@ -86,3 +87,34 @@ def test_validate_passes_a_good_recipe(run, tmp_path):
     result = run("validate", str(path))
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{path}: ok\n")
+
+
+def test_recipe_says_on_the_terminal_where_it_lowers_the_task_rank(tmp_path, monkeypatch):
+    # Telecom samples of 400 tokens on Qwen2.5-7B and an 8 GB laptop: rank 32 and 16 do not fit even with paged
+    # 8-bit AdamW, rank 8 does. The user hears it, and the YAML trains rank 8 at the task's alpha/rank of 2.
+    from pipelines.cli.plan import recipe_cmd
+    from pipelines.core.paths import WORKSPACE_ENV, dataset_dir
+    from pipelines.data.lengths import LengthStats, write_stats
+
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "workspace"))  # its own statistics, seen by no other test
+    dataset_dir().mkdir(parents=True, exist_ok=True)
+    write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 100, 100, 400, 400, 400, 400, 400, 0, [400] * 101))
+    out = tmp_path / "r.yaml"
+    group = Group("domaintune", commands=[recipe_cmd])
+    args = ["recipe", "--task", "telecom", "--gpu", "3080-laptop", "--model", "Qwen/Qwen2.5-7B-Instruct", "-o", str(out)]
+    result = CliRunner().invoke(group, args)
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("Note: ")]
+    assert [note[:40] for note in notes] == ["Note: Paged 8-bit AdamW (bitsandbytes), ", "Note: LoRA rank 8, not the task's 32: at"]
+    assert result.stdout == f"{out}\n"
+    recipe = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert (recipe["quantization_bit"], recipe["optim"], recipe["lora_rank"], recipe["lora_alpha"]) == (4, "paged_adamw_8bit", 8, 16)
+    assert f"#   - {notes[1].removeprefix('Note: ')}" in out.read_text(encoding="utf-8")
+
+
+def test_estimate_takes_the_paged_8bit_optimizer(run):
+    args = ["--model", "Qwen/Qwen2.5-7B-Instruct", "--method", "qlora", "--bits", "4", "--cutoff", "152", "--lora-rank", "32", "--json"]
+    adamw = json.loads(run("estimate", *args).output)
+    paged = json.loads(run("estimate", *args, "--optim", "paged_adamw_8bit").output)
+    assert (adamw["optim"], paged["optim"]) == ("adamw", "paged_adamw_8bit")
+    assert adamw["optimizer"] / paged["optimizer"] == pytest.approx(8 / 2.03125)

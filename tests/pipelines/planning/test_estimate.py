@@ -189,6 +189,20 @@ def test_quantized_weights_for_qwen25_7b():
     assert estimate_memory(arch, "qlora", 8).weights == pytest.approx(8.188, abs=0.001)
 
 
+def test_paged_8bit_adamw_keeps_two_one_byte_moments_with_a_block_absmax():
+    arch = resolve_architecture(QWEN25_7B)
+    adamw = estimate_memory(arch, "qlora", 4, seq_len=152, lora_rank=32)
+    paged = estimate_memory(arch, "qlora", 4, seq_len=152, lora_rank=32, optim="paged_adamw_8bit")
+    # 28 x 32 x 90,112 adapter parameters; m and v: 1 byte each plus an fp32 absmax per 256 values.
+    assert paged.trainable == 80_740_352
+    assert paged.optimizer * GIB == pytest.approx(80_740_352 * 2 * (1 + 4 / 256))
+    assert adamw.optimizer * GIB == pytest.approx(80_740_352 * 8)
+    assert (paged.weights, paged.gradients, paged.activations) == (adamw.weights, adamw.gradients, adamw.activations)
+    # Everything else equal, the peak falls by the saved bytes and the fragmentation on them.
+    assert adamw.peak_gb - paged.peak_gb == pytest.approx(1.05 * 80_740_352 * (8 - 2.03125) / GIB)
+    assert paged.format_breakdown().splitlines()[0] == "Qwen/Qwen2.5-7B-Instruct: QLoRA 4-bit, rank 32, paged 8-bit AdamW"
+
+
 def test_activations_with_and_without_checkpointing():
     arch = resolve_architecture(QWEN25_7B)
     # Per token and layer: (4h + 2q + 2kv + 4i) x 2 bytes + 2 norms x 4 bytes x h = 225,280 bytes, plus the
@@ -258,6 +272,8 @@ def test_zero2_adds_its_reduce_bucket():
         ({"method": "prefix", "bits": 16}, "unknown method"),
         ({"method": "full", "bits": 16, "devices": 8, "zero_stage": 3}, "pure_bf16"),
         ({"method": "lora", "bits": 16, "offload": True}, "offload needs"),
+        ({"method": "lora", "bits": 16, "optim": "adafactor"}, "unknown optim 'adafactor'"),
+        ({"method": "lora", "bits": 16, "devices": 2, "zero_stage": 2, "optim": "paged_adamw_8bit"}, "not combined with DeepSpeed"),
     ],
 )
 def test_invalid_combinations(kwargs, message):
@@ -271,6 +287,6 @@ def test_to_dict_and_breakdown():
     assert data["peak_gb"] == est.peak_gb
     assert data["trainable"] == 20_185_088
     text = est.format_breakdown()
-    assert "Qwen/Qwen2.5-7B-Instruct: LoRA 16-bit" in text
+    assert "Qwen/Qwen2.5-7B-Instruct: LoRA 16-bit, rank 8, AdamW" in text
     assert "peak            16.88 GB per device" in text
     assert "trainable 20,185,088 of 7,615,616,512 parameters (0.27%)" in text

@@ -70,9 +70,10 @@ def test_qwen25_72b_on_a_3080_laptop_names_the_smallest_tier_that_fits():
         plan("Qwen/Qwen2.5-72B-Instruct", "3080-laptop", method="lora", cutoff_len=1024)
     message = str(error.value)
     assert "does not fit 3080-laptop (7.2 GB usable per device)" in message
-    assert "the smallest, QLoRA 4-bit, needs 46.6 GB" in message
+    # The last rung tried: QLoRA 4-bit with paged 8-bit AdamW, at the task's rank 8 (the lowest the planner goes).
+    assert "the smallest, QLoRA 4-bit with paged 8-bit AdamW, needs 46.0 GB" in message
     assert "Smallest tier that fits: a100-80" in message
-    assert "with QLoRA 4-bit" in message
+    assert "with QLoRA 4-bit at" in message
 
 
 def test_no_tier_fits_at_all():
@@ -313,7 +314,61 @@ def test_the_task_lora_target_reaches_the_estimator():
 def test_a_7b_model_on_an_8_gb_laptop_gets_qlora_4_bit_for_telecom_length_samples():
     # Planned at cutoff_len 512 the same model needs more than the 7.2 GB usable; at 147-token rows it fits.
     with pytest.raises(PlanError):
-        plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=16, cutoff_len=512)
+        plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=16, min_lora_rank=16, cutoff_len=512)
     p = plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=16, cutoff_len=1024, lengths=lengths(147))
     assert (p.method, p.quantization_bit, p.gradient_checkpointing, p.estimate.seq_len) == ("qlora", 4, True, 152)
+    assert (p.optim, p.lora_rank, p.departures) == ("adamw", 16, [])
     assert p.estimate.peak_gb <= 7.2
+
+
+def test_telecom_rank_32_on_an_8_gb_laptop_fits_with_paged_8bit_adamw():
+    # With AdamW, QLoRA 4-bit at rank 32 needs 7.7 GB; Adam's moments in 8 bits save 0.45 GB (+5% fragmentation).
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=32, cutoff_len=1024, lengths=lengths(147))
+    assert (p.method, p.quantization_bit, p.optim, p.lora_rank) == ("qlora", 4, "paged_adamw_8bit", 32)
+    assert p.estimate.peak_gb == pytest.approx(7.196, abs=0.001)
+    assert p.llamafactory_args()["optim"] == "paged_adamw_8bit"
+    assert "QLoRA 4-bit needs 7.7 GB even at its smallest, over the 7.2 GB usable." in p.reasons
+    assert p.departures == [
+        "Paged 8-bit AdamW (bitsandbytes), not AdamW: Adam's two moments of the 80,740,352 trainable parameters take "
+        "2 bytes instead of 8 (0.45 GB less), and being paged they move to host memory under pressure instead of "
+        "stopping the run."
+    ]
+
+
+def test_the_rank_is_halved_only_when_nothing_fits_and_never_below_min_lora_rank():
+    long_rows = lengths(400)
+    p = plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=32, cutoff_len=1024, lengths=long_rows)
+    # Rank 16 was tried before rank 8, and is named with what it needed.
+    assert (p.method, p.quantization_bit, p.optim, p.lora_rank) == ("qlora", 4, "paged_adamw_8bit", 8)
+    assert any(r.startswith("QLoRA 4-bit with paged 8-bit AdamW at LoRA rank 16 needs 7.4 GB") for r in p.reasons)
+    assert p.estimate.trainable == 20_185_088
+    assert p.departures[-1].startswith(
+        "LoRA rank 8, not the task's 32: at rank 32 even QLoRA 4-bit with paged 8-bit AdamW needs 7.8 GB of 7.2 GB usable."
+    )
+    assert "set train.min_lora_rank: 32" in p.departures[-1]
+    with pytest.raises(PlanError, match="the smallest, QLoRA 4-bit with paged 8-bit AdamW at LoRA rank 16, needs 7.4 GB"):
+        plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=32, min_lora_rank=16, cutoff_len=1024, lengths=long_rows)
+    with pytest.raises(PlanError, match="the smallest, QLoRA 4-bit with paged 8-bit AdamW, needs 7.8 GB"):
+        plan("Qwen/Qwen2.5-7B-Instruct", "3080-laptop", lora_rank=32, min_lora_rank=32, cutoff_len=1024, lengths=long_rows)
+
+
+@pytest.mark.parametrize(("rank", "tried"), [(32, [16, 8]), (24, [12, 8]), (12, [8]), (8, [])])
+def test_lower_ranks_tried_are_halves_then_the_minimum(rank, tried):
+    # A model no tier below fits: every rung is rejected, and each rank tried appears in the message's search.
+    from pipelines.planning.plan import _last_resorts, _Option
+
+    request = PlanRequest(resolve_architecture("Qwen/Qwen2.5-7B-Instruct"), lora_rank=rank)
+    rungs = _last_resorts(request, get_tier("3080-laptop"), _Option("qlora", 4))
+    assert [r.lora_rank for r in rungs] == [None, *tried]
+    assert {r.optim for r in rungs} == {"paged_adamw_8bit"}
+
+
+def test_paged_8bit_adamw_needs_cuda_and_no_deepspeed():
+    # On a CPU and under ZeRO-2 the last resort is only the lower rank, with AdamW.
+    with pytest.raises(PlanError, match="the smallest, LoRA 32-bit at LoRA rank 8, needs 31.1 GB"):
+        plan("Qwen/Qwen2.5-7B-Instruct", "cpu", lora_rank=32, cutoff_len=1024, lengths=lengths(147))
+    with pytest.raises(PlanError) as error:
+        plan("Qwen/Qwen2.5-72B-Instruct", "4090x2", lora_rank=32, cutoff_len=1024, lengths=lengths(147))
+    assert "the smallest, QLoRA 4-bit with ZeRO-2 at LoRA rank 8, needs" in str(error.value)
+
+

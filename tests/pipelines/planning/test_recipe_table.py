@@ -70,8 +70,18 @@ def test_a_task_too_big_for_a_tier_names_the_tier_that_fits():
         plan_for(big, get_tier("3080-laptop"), resolve_architecture(big.model["base"]), shipped_lengths(big))
     # The table and the planner's own message agree on the smallest tier that fits.
     assert f"Smallest tier that fits: {row.fits_on} " in str(error.value)
-    assert method_cell(row) == "does not fit → a100-80"
+    assert method_cell(row) == "does not fit → l40s"
     assert [cell(row) for cell in (batch_cell, checkpointing_cell, estimate_cell)] == ["—", "—", "—"]
+    # It fits there only by the last resorts, and the table names them.
+    l40s = next(row for row in recipe_rows([big]) if row.tier.name == "l40s")
+    assert method_cell(l40s) == "QLoRA-4 bf16 + 8-bit Adam, rank 8 (task: 32)"
+
+
+def test_telecom_on_qwen25_7b_gets_a_qlora_plan_on_the_8_gb_laptop():
+    telecom = load_task("telecom")
+    seven_b = dataclasses.replace(telecom, config={**telecom.config, "model": {**telecom.model, "base": "Qwen/Qwen2.5-7B-Instruct"}})
+    row = next(row for row in recipe_rows([seven_b]) if row.tier.name == "3080-laptop")
+    assert (method_cell(row), estimate_cell(row)) == ("QLoRA-4 bf16 + 8-bit Adam", "7.2 / 7.2 GB")
 
 
 def test_readme_is_up_to_date():

@@ -94,3 +94,30 @@ def test_missing_launcher_packages_are_named(monkeypatch):
         train_module.check_machine(get_tier("cpu"), ray=True)
     with pytest.raises(DomaintuneError, match=r"tier 4090x2 trains with DeepSpeed, which is not installed: pip install deepspeed"):
         train_module.check_machine(get_tier("4090x2"))
+
+
+def test_train_tells_the_departures_from_the_task_before_launching(monkeypatch, tmp_path):
+    # Qwen2.5-7B on the 8 GB laptop with 400-token samples: paged 8-bit AdamW and rank 8 instead of the task's 32.
+    from pipelines.core.paths import dataset_dir
+    from pipelines.data.lengths import LengthStats, write_stats
+    from pipelines.run import train as train_module
+
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
+    dataset_dir().mkdir(parents=True)
+    write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 100, 100, 400, 400, 400, 400, 400, 0, [400] * 101))
+    heard = []
+    monkeypatch.setattr(train_module, "check_machine", lambda tier, ray: None)  # no 8 GB CUDA card here
+    monkeypatch.setattr(train_module, "dataset_hashes", lambda names: {})
+
+    def launch(command, recipe_file, *args):
+        heard.append(("launch", yaml.safe_load(recipe_file.read_text(encoding="utf-8"))["lora_rank"]))
+        raise RuntimeError("not training here")
+
+    monkeypatch.setattr(train_module, "run_llamafactory", launch)
+    with pytest.raises(RuntimeError, match="not training here"):
+        train_module.train(load_task("telecom"), get_tier("3080-laptop"), ModelChoice("Qwen/Qwen2.5-7B-Instruct"), notify=heard.append)
+    assert [item if isinstance(item, tuple) else item[:28] for item in heard] == [
+        "Paged 8-bit AdamW (bitsandby",
+        "LoRA rank 8, not the task's ",
+        ("launch", 8),
+    ]
