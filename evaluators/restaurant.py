@@ -74,7 +74,8 @@ def evaluate(inp: EvalInput) -> EvalResult:
     write_results_csv(inp.out_dir / RESULTS_CSV, records[:n_rows], answers, contexts)
     bar_chart(inp.out_dir / CHART, "Grounding in the agent's tool results", list(RATES),
               {LABELS.get(k, k): [m[rate] if m[rate] is not None else float("nan") for rate in RATES] for k, m in sets.items()})
-    metrics = {"n": n_rows, "with_context": sum(1 for c in contexts if c), **{v: sets[v] for v in variants},
+    # "n" per variant too: the headline table and its bootstrap intervals read it from each model's metrics.
+    metrics = {"n": n_rows, "with_context": sum(1 for c in contexts if c), **{v: {"n": n_rows, **sets[v]} for v in variants},
                "baselines": {NEAREST: sets[NEAREST]}, "reference": sets["reference"]}
     return EvalResult(metrics=metrics, report_md=report(metrics, sets), headline=HEADLINE,
                       per_sample={v: per_sample(answers[v], contexts) for v in variants})

@@ -4,7 +4,8 @@ Every validation row is one generated day (with several samples per prompt, ever
 reference days are the validation labels, each once. metrics.json holds, per variant and for the references
 scored by the same checks (a sanity row: every check should be 1.0 on them):
 
-    days              rows scored;  parsed: how many of them follow the grammar
+    n, days           rows scored (n is what the headline table and its intervals read); parsed: how many of
+                      them follow the grammar
     format_ok, temporal_ok, speed_ok, persona_ok, all_ok
                       share of days passing (a day that does not parse passes nothing); see trajectory_checks.py
     coord_in_region   share of the activity points of parsed days inside the district polygon
@@ -45,6 +46,9 @@ MAP_FILE = "trajectory_map.png"
 WORST_SHOWN = 8
 REASON_CHARS = 160
 POOLED = {"coord_in_region", "place_known"}  # shares of points / lines, not of days
+# What the headline table, intervals and verdicts lead with: every day check passed, then the checks users ask
+# about first (the population JSDs are lower-is-better, so they stay in the report's own tables).
+HEADLINE = ("all_ok", "format_ok", "coord_in_region", "temporal_ok", "persona_ok")
 
 OPTIONS_SCHEMA = {
     "type": "object",
@@ -85,7 +89,7 @@ def reference_results(rows: list[dict], source: Path, world: World) -> list[DayR
 def day_metrics(results: list[DayResult]) -> dict:
     parsed = [r for r in results if r.day]
     lines = sum(len(r.day.activities) for r in parsed)
-    metrics: dict = {"days": len(results), "parsed": len(parsed)}
+    metrics: dict = {"n": len(results), "days": len(results), "parsed": len(parsed)}
     for name in CHECKS:
         if name in POOLED:
             metrics[name] = 1 - sum(len(r.problems[name]) for r in parsed) / lines if lines else None
@@ -93,6 +97,20 @@ def day_metrics(results: list[DayResult]) -> dict:
             metrics[name] = sum(not r.problems[name] for r in results) / len(results) if results else None
     metrics["all_ok"] = sum(not r.failed for r in results) / len(results) if results else None
     return metrics
+
+
+def per_sample(results: list[DayResult]) -> dict[str, list]:
+    """Each day's share behind day_metrics: 1.0/0.0 for a day check, [points passing, points] for a pooled one
+    (a day that does not parse has no points: [0, 0], which day_metrics leaves out too)."""
+    scores: dict[str, list] = {}
+    for name in (*CHECKS, "all_ok"):
+        if name in POOLED:
+            scores[name] = [[len(r.day.activities) - len(r.problems[name]), len(r.day.activities)] if r.day else [0, 0] for r in results]
+        elif name == "all_ok":
+            scores[name] = [float(not r.failed) for r in results]
+        else:
+            scores[name] = [float(not r.problems[name]) for r in results]
+    return scores
 
 
 def worst_offenders(results: list[DayResult]) -> list[list]:
@@ -126,7 +144,12 @@ def evaluate(inp: EvalInput) -> EvalResult:
         dists = distributions(features(panels[variant]), features(reference_days))
         jsds = {name: metrics[variant][f"jsd_{name}"] for name in FEATURES}
         figures.append(distributions_plot(inp.out_dir / f"trajectory_distributions_{variant}.png", dists, jsds).name)
-    return EvalResult(metrics, report(metrics, results, variants, figures))
+    return EvalResult(
+        metrics,
+        report(metrics, results, variants, figures),
+        headline=HEADLINE,
+        per_sample={v: per_sample(rs) for v, rs in results.items()},
+    )
 
 
 def report(metrics: dict, results: dict[str, list[DayResult]], variants: list[str], figures: list[str]) -> str:

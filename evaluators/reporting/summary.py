@@ -18,7 +18,8 @@ def _model_row(name: str, metrics: dict, per_sample: dict, headline: tuple[str, 
     n = metrics.get("n")
     intervals = {}
     if n is not None and n < SMALL_N:
-        for metric in headline:
+        # A metric without a value (nothing to score, e.g. no name to ground) gets no interval either.
+        for metric in (m for m in headline if metrics.get(m) is not None):
             interval = bootstrap(per_sample.get(metric, []))
             if interval is not None:
                 intervals[metric] = [interval.low, interval.high]

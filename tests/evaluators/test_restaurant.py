@@ -46,9 +46,9 @@ def test_grounding_of_each_variant_and_baseline_by_hand(inp):
     metrics = evaluate(inp).metrics
     assert (metrics["n"], metrics["with_context"]) == (3, 2)  # record 3 has no context: not scored
     # adapter: 甲 + 丙 (not a POI), then 乙: 3 names, 2 grounded; 乙 outside the radius and not 川菜.
-    assert metrics["adapter"] == {"answers": 2, "named": 2, "names": 3, "poi_grounded": 2 / 3, "within_radius": 1 / 2,
+    assert metrics["adapter"] == {"n": 3, "answers": 2, "named": 2, "names": 3, "poi_grounded": 2 / 3, "within_radius": 1 / 2,
                                   "within_budget": 1.0, "cuisine_match": 1 / 2, "hallucinated": 1 / 2}
-    assert metrics["base"] == {"answers": 2, "named": 0, "names": 0, "poi_grounded": None, "within_radius": None,
+    assert metrics["base"] == {"n": 3, "answers": 2, "named": 0, "names": 0, "poi_grounded": None, "within_radius": None,
                                "within_budget": None, "cuisine_match": None, "hallucinated": 0.0}
     # nearest three: both POIs (there are only two) for each of the two answers.
     assert metrics["baselines"]["nearest_three"] == {"answers": 2, "named": 2, "names": 4, "poi_grounded": 1.0, "within_radius": 1 / 2,
@@ -63,6 +63,14 @@ def test_per_sample_pairs_feed_the_headline_intervals(inp):
     assert result.per_sample["adapter"]["poi_grounded"] == [[1, 2], [1, 1], [0, 0]]
     assert result.per_sample["adapter"]["within_radius"] == [[1, 1], [0, 1], [0, 0]]
     assert set(result.per_sample) == {"adapter", "base"}
+    # Each model's n reaches the headline table, which then brackets the adapter's values with intervals.
+    from evaluators.reporting.summary import summarize
+
+    rows = {row["name"]: row for row in summarize(result, ["adapter", "base"])["rows"]}
+    assert (rows["adapter"]["n"], rows["base"]["n"]) == (3, 3)
+    low, high = rows["adapter"]["intervals"]["poi_grounded"]
+    assert low <= 2 / 3 <= high
+    assert "poi_grounded" not in rows["base"]["intervals"]  # base names no restaurant: no share to bracket
 
 
 def test_report_chart_and_offenders_file(inp):

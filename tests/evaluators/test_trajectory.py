@@ -42,6 +42,24 @@ def test_bad_days_are_counted_and_listed_with_reasons(tmp_path):
     assert adapter["coord_in_region"] == pytest.approx(1 - 1 / lines)
     assert adapter["duplicate_share"] == pytest.approx(1 / 3)  # of the three parsed days, one repeats another
     assert result.metrics["reference"]["days"] == 4
+    # One entry per day behind each headline share; the pooled ones as [points passing, points].
+    assert result.headline[0] == "all_ok"
+    scores = result.per_sample["adapter"]
+    assert scores["all_ok"] == [1.0, 1.0, 0.0, 0.0]
+    assert scores["format_ok"] == [1.0, 1.0, 0.0, 1.0]
+    per_day = len(REFERENCES[0].split("\n# 主观评价")[0].split("# 活动轨迹\n")[1].splitlines())
+    assert scores["coord_in_region"][:3] == [[per_day, per_day], [per_day, per_day], [0, 0]]
+    found = sum(pair[0] for pair in scores["coord_in_region"])
+    assert found / sum(pair[1] for pair in scores["coord_in_region"]) == pytest.approx(adapter["coord_in_region"])
+    assert found == lines - 1
+    # With n, the headline table gets a bootstrap interval around each value.
+    from evaluators.reporting.summary import summarize
+
+    row = summarize(result, ["adapter"])["rows"][0]
+    assert row["n"] == 4
+    assert set(row["intervals"]) == set(result.headline)
+    low, high = row["intervals"]["all_ok"]
+    assert 0 <= low < 0.5 < high <= 1
     worst = result.report_md.split("## Worst offenders: adapter")[1]
     assert "| 3 | - | format_ok, coord_in_region, temporal_ok, speed_ok, persona_ok, place_known |" in worst
     assert "| 4 |" in worst and "is outside 陆家嘴" in worst
