@@ -21,7 +21,7 @@ from pipelines.data.lengths import (
     write_stats,
 )
 from pipelines.data.placeholders import fill_placeholders
-from pipelines.data.publish import Staging, publish, write_records
+from pipelines.data.publish import Staging, publish, recover_interrupted, write_records
 from pipelines.data.sidecar import meta_path, write_meta
 from pipelines.data.split import STRATEGIES
 
@@ -36,9 +36,11 @@ class BuildSummary:
     lengths: dict[str, LengthStats] = field(default_factory=dict)  # dataset name -> tokens per sample
     skipped_records: str = ""  # the first ten records skipped as invalid (--skip-invalid), and how many more
     dropped: dict[str, int] = field(default_factory=dict)  # input field the converter does not carry over -> records
+    recovered: list[str] = field(default_factory=list)  # switches of killed builds undone before this one
 
     def lines(self) -> list[str]:
         out = [f"{self.task}: {self.read} records read, {self.duplicates} exact duplicates removed"]
+        out += [f"  first {line}" for line in self.recovered]
         out += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
         if self.skipped_records:
             out.append(f"  skipped records: {self.skipped_records}")
@@ -106,6 +108,7 @@ def split(task: Task, examples: list[Example]) -> dict[str, list[Example]]:
 def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool = False, dataset_dir: Path | None = None) -> BuildSummary:
     """Convert, split and publish the task's datasets as a unit (pipelines/data/publish.py): all or nothing."""
     dataset_dir = dataset_dir or paths.dataset_dir()
+    recovered = recover_interrupted(dataset_dir)
     source = task.config["source"]
     convert = CONVERTERS.get(source["converter"]).fn
     conversion = convert(inputs or task.source_paths, source.get("options", {}), skip_invalid)
@@ -117,7 +120,7 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
         outputs[task.dataset_name("scenarios")] = CONVERTERS.get("alpaca").fn([task.scenarios_path], {}, False).examples
 
     counts = {name: len(examples) for name, examples in outputs.items()}
-    summary = BuildSummary(task.name, read, duplicates, counts, dict(conversion.skipped), skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped))
+    summary = BuildSummary(task.name, read, duplicates, counts, dict(conversion.skipped), skipped_records=conversion.skipped_records(), dropped=dict(conversion.dropped), recovered=recovered)
     with Staging(dataset_dir, task.name) as staging:
         files, entries, stale, chosen = stage(outputs, task.config.get("system"), staging)
         # Only the records the length statistics need are kept: a million samples (and the events they are read

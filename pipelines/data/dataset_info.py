@@ -10,6 +10,7 @@ from pipelines.core import paths
 from pipelines.core.atomic import write_json
 from pipelines.core.errors import DomaintuneError
 
+INFO_FILE = "dataset_info.json"
 ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 OPTIONAL_COLUMNS = {"system": "system", "history": "history"}
 # ShareGPT target records (pipelines/converters/__init__.py) always use LLaMA-Factory's default tags.
@@ -36,7 +37,7 @@ def entry_for_keys(file_name: str, keys: set[str]) -> dict:
 
 
 def load_dataset_info(dataset_dir: Path | None = None) -> dict:
-    path = (dataset_dir or paths.dataset_dir()) / "dataset_info.json"
+    path = (dataset_dir or paths.dataset_dir()) / INFO_FILE
     if not path.exists():
         return {}
     try:
@@ -53,7 +54,7 @@ def info_lock(dataset_dir: Path) -> FileLock:
 
 def write_dataset_info(info: dict, dataset_dir: Path) -> None:
     # Sorted, so the file does not depend on which task was built first: a rebuild is byte-identical.
-    write_json(dataset_dir / "dataset_info.json", dict(sorted(info.items())))
+    write_json(dataset_dir / INFO_FILE, dict(sorted(info.items())))
 
 
 def register(entries: dict[str, dict], dataset_dir: Path | None = None) -> None:

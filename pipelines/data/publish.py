@@ -3,6 +3,9 @@ them and their `dataset_info.json` entries switch in together under the dataset_
 
 A failed or interrupted build (bad record, Ctrl-C, disk full) leaves the previous set byte-identical: before the
 switch nothing visible has changed; during it SIGINT/SIGTERM wait, and any error puts the previous files back.
+A SIGKILL or power loss mid-switch cannot be waited for: the switch first hard-links every file it will replace
+into the staging folder and writes a journal of them, so the next build (recover_interrupted) puts the previous
+set back; it also removes the staging folders of builds that were killed before their switch.
 """
 
 import json
@@ -15,16 +18,27 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipelines.core.atomic import write_json
 from pipelines.core.errors import DomaintuneError
-from pipelines.data.dataset_info import info_lock, load_dataset_info, write_dataset_info
+from pipelines.data.dataset_info import (
+    INFO_FILE,
+    info_lock,
+    load_dataset_info,
+    write_dataset_info,
+)
+
+STAGING_PREFIX = ".staging-"
+BACKUP = ".previous"  # in the staging folder: hard links to the files a switch replaces
+JOURNAL = "switching.json"  # in the staging folder while a switch is under way: {"replaced": [...], "new": [...]}
 
 
 class Staging:
-    """`.staging-<task>-*/` inside the dataset folder (same file system, so the final renames are atomic)."""
+    """`.staging-<task>-<pid>-*/` inside the dataset folder (same file system, so the final renames are atomic); the
+    pid tells a later build whether the folder's owner is still running."""
 
     def __init__(self, dataset_dir: Path, task: str):
         dataset_dir.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix=f".staging-{task}-", dir=dataset_dir))
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{task}-{os.getpid()}-", dir=dataset_dir))
 
     def __enter__(self):
         return self
@@ -89,27 +103,71 @@ def signals_deferred() -> Iterator[None]:
 
 def publish(dataset_dir: Path, staging: Staging, files: list[str], entries: dict[str, dict], stale: Iterable[str] = ()) -> None:
     """Move the staged `files` into `dataset_dir`, delete `stale` ones, and register `entries`: all or nothing."""
-    backup = staging.path(".previous")
+    backup = staging.path(BACKUP)
     backup.mkdir()
-    switched: list[tuple[Path, Path | None]] = []  # (published path, hard link to its previous bytes)
     with info_lock(dataset_dir), signals_deferred():
         info = {**load_dataset_info(dataset_dir), **entries}
+        names = [*files, *stale, INFO_FILE]
+        # Links first, then the journal, then the first visible change: a kill at any point can be undone.
+        replaced = [name for name in names if (dataset_dir / name).exists()]
+        for name in replaced:
+            os.link(dataset_dir / name, backup / name)
+        write_json(staging.path(JOURNAL), {"replaced": replaced, "new": [n for n in names if n not in replaced]})
         try:
-            for name in [*files, *stale]:
-                target = dataset_dir / name
-                saved = backup / name if target.exists() else None
-                if saved:
-                    os.link(target, saved)
-                switched.append((target, saved))
-                if name in files:
-                    os.replace(staging.path(name), target)
-                else:
-                    target.unlink(missing_ok=True)
+            for name in files:
+                os.replace(staging.path(name), dataset_dir / name)
+            for name in stale:
+                (dataset_dir / name).unlink(missing_ok=True)
             write_dataset_info(info, dataset_dir)
         except BaseException:
-            for target, saved in reversed(switched):
-                if saved:
-                    os.replace(saved, target)
-                else:
-                    target.unlink(missing_ok=True)
+            _roll_back(dataset_dir, staging.dir)
             raise
+        staging.path(JOURNAL).unlink()
+
+
+def recover_interrupted(dataset_dir: Path) -> list[str]:
+    """Undo the switch of a build that was killed mid-way, and remove the staging folders of builds that are gone.
+
+    Under the dataset_info lock, which every switch holds and the kernel releases when its process dies: no live
+    process is then mid-switch, so a journal found is a dead one's. Returns a line per switch undone.
+    """
+    if not dataset_dir.is_dir() or not any(dataset_dir.glob(f"{STAGING_PREFIX}*")):
+        return []  # the common case, without creating the lock file in a folder that has none
+    undone = []
+    with info_lock(dataset_dir):
+        for folder in sorted(dataset_dir.glob(f"{STAGING_PREFIX}*")):
+            if (folder / JOURNAL).exists():
+                task = folder.name.removeprefix(STAGING_PREFIX).rsplit("-", 2)[0]
+                undone.append(f"undid the {task} build killed while publishing: put back {', '.join(_roll_back(dataset_dir, folder))}")
+            elif _owner_alive(folder):
+                continue  # a build still staging its files
+            shutil.rmtree(folder, ignore_errors=True)
+    return undone
+
+
+def _roll_back(dataset_dir: Path, staging_dir: Path) -> list[str]:
+    """Every file of the journal as it was before the switch: the saved link back, or gone if it is new.
+    Returns the files put back."""
+    journal = json.loads((staging_dir / JOURNAL).read_text(encoding="utf-8"))
+    for name in journal["replaced"]:
+        saved = staging_dir / BACKUP / name
+        if saved.exists():  # absent only when this roll-back already put it back
+            os.replace(saved, dataset_dir / name)
+    for name in journal["new"]:
+        (dataset_dir / name).unlink(missing_ok=True)
+    (staging_dir / JOURNAL).unlink()
+    return journal["replaced"]
+
+
+def _owner_alive(folder: Path) -> bool:
+    """Whether the process named in `.staging-<task>-<pid>-<random>` runs; an unreadable name counts as gone."""
+    pid = folder.name.rsplit("-", 2)[-2] if folder.name.count("-") >= 3 else ""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

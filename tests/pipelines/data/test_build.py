@@ -1,12 +1,18 @@
 """Building datasets: de-duplication, seeded split, byte-identical rebuilds, registration, nothing half-written."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from pipelines.core.errors import DomaintuneError, RecordError
 from pipelines.core.tasks import load_task
 from pipelines.data.build import build_task
+from pipelines.data.publish import recover_interrupted
 
 
 @pytest.fixture
@@ -133,7 +139,8 @@ def test_failure_during_the_switch_puts_the_previous_files_back(telecom, dataset
     real = publish.os.replace
 
     def fail_second(src, dst):
-        calls.append(dst)
+        if Path(dst).parent == dataset_dir:  # switched in, not written into the staging folder
+            calls.append(dst)
         if len(calls) == 2:  # train is already switched when val fails
             raise OSError(28, "No space left on device")
         return real(src, dst)
@@ -141,7 +148,63 @@ def test_failure_during_the_switch_puts_the_previous_files_back(telecom, dataset
     monkeypatch.setattr(publish.os, "replace", fail_second)
     with pytest.raises(OSError):
         build_task(telecom, [write_input(tmp_path / "new.json", GOOD)], dataset_dir=dataset_dir)
+    assert [path.name for path in calls[:2]] == ["telecom_train.json", "telecom_val.json"]  # then the roll-back's
     assert snapshot(dataset_dir) == published
+
+
+KILLED_MID_SWITCH = """
+import os, signal, sys
+from pathlib import Path
+from pipelines.core.tasks import load_task
+from pipelines.data import build, publish
+
+real, calls = publish.os.replace, []
+
+def replace_then_die(src, dst):
+    real(src, dst)
+    if Path(dst).parent == Path(sys.argv[2]):  # a file switched in, not one written into the staging folder
+        calls.append(dst)
+    if len(calls) == 2:  # two files of the new set are in, the rest and dataset_info.json are not
+        os.kill(os.getpid(), signal.SIGKILL)
+
+publish.os.replace = replace_then_die
+build.build_task(load_task("telecom"), [Path(sys.argv[1])], dataset_dir=Path(sys.argv[2]))
+"""
+
+
+def test_a_build_killed_mid_switch_is_undone_by_the_next_one(telecom, dataset_dir, published, tmp_path):
+    # SIGKILL cannot be waited for as Ctrl-C is: the journal the switch wrote lets the next build put things back.
+    new = write_input(tmp_path / "new.json", GOOD)
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_SWITCH, str(new), str(dataset_dir)], check=False, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    assert any(p.name.startswith(".staging-telecom-") for p in dataset_dir.iterdir())
+    half = {p.name: p.read_bytes() for p in dataset_dir.iterdir() if p.is_file()}
+    changed = {name for name in published if half.get(name) != published[name]}
+    assert changed == {"telecom_train.json", "telecom_val.json"}  # half-switched: dataset_info.json still the old one
+    assert recover_interrupted(dataset_dir) == [
+        "undid the telecom build killed while publishing: put back telecom_train.json, telecom_val.json, "
+        "telecom_scenarios.json, telecom_train.stats.json, telecom_val.stats.json, telecom_scenarios.stats.json, "
+        "dataset_info.json"
+    ]
+    assert snapshot(dataset_dir) == published
+    # Killed again, the next `domaintune data` undoes it first, says so, then publishes the new set.
+    subprocess.run([sys.executable, "-c", KILLED_MID_SWITCH, str(new), str(dataset_dir)], check=False, capture_output=True)
+    summary = build_task(telecom, [new], dataset_dir=dataset_dir)
+    assert summary.lines()[1].startswith("  first undid the telecom build killed while publishing: put back telecom_train.json")
+    assert summary.counts["telecom_train"] + summary.counts["telecom_val"] == 6
+    assert not [p for p in dataset_dir.iterdir() if p.is_dir()]
+
+
+def test_staging_folders_of_builds_that_are_gone_are_removed(dataset_dir):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True, text=True).stdout.strip()
+    gone = dataset_dir / f".staging-telecom-{dead}-abc123"
+    running = dataset_dir / f".staging-behavior-{os.getpid()}-def456"
+    old_style = dataset_dir / ".staging-telecom-x1y2z3"  # named before the pid was part of the name
+    for folder in (gone, running, old_style):
+        (folder / "telecom_train.json").parent.mkdir(parents=True)
+        (folder / "telecom_train.json").write_text("[]")
+    assert recover_interrupted(dataset_dir) == []
+    assert sorted(p.name for p in dataset_dir.iterdir() if p.is_dir()) == [running.name]
 
 
 @pytest.mark.parametrize(
