@@ -28,6 +28,14 @@ def warn_if_changed(task, run: RunLayout | None, allow_changed_data: bool) -> No
         click.echo(f"Warning: {note}", err=True)
 
 
+def latest_adapter(task, otherwise: str) -> Path:
+    """The adapter of the task's latest finished run; without one, the error says to train first or `otherwise`."""
+    run = RunLayout.latest(task.name)
+    if run is None:
+        raise DomaintuneError(f"no trained run of {task.name} under runs/; train first or {otherwise}")
+    return run.adapter
+
+
 @click.command("train")
 @task_option()
 @gpu_option(required=False)
@@ -71,10 +79,7 @@ def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, 
     from pipelines.run.predict import predict
 
     if adapter is None and not (base_only and model):
-        run = RunLayout.latest(task.name)
-        if run is None:
-            raise DomaintuneError(f"no trained run of {task.name} under runs/; train first or pass --adapter")
-        adapter = run.adapter
+        adapter = latest_adapter(task, "pass --adapter")
     warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
     for variant, path in predict(task, adapter, variants, model, overrides).items():
@@ -171,10 +176,7 @@ def serve_cmd(task, adapter, base_only, model, port, host, name):
     from pipelines.run.serve import serve
 
     if adapter is None and not base_only:
-        run = RunLayout.latest(task.name)
-        if run is None:
-            raise DomaintuneError(f"no trained run of {task.name} under runs/; train first, pass --adapter, or use --base-only")
-        adapter = run.adapter
+        adapter = latest_adapter(task, "pass --adapter, or use --base-only")
     name = name or task.name
     click.echo(f"serving http://{host}:{port}/v1 as model {name!r} (Ctrl-C stops it)")
     raise SystemExit(serve(task, None if base_only else adapter, model, host, port, name))

@@ -105,3 +105,13 @@ def test_failed_download_leaves_nothing_in_models(monkeypatch, tmp_path):
     assert download("Qwen/Qwen2.5-0.5B-Instruct") == tmp_path / "models" / "Qwen" / "Qwen2.5-0.5B-Instruct"
     assert [p.name for p in (tmp_path / "models" / "Qwen").iterdir()] == ["Qwen2.5-0.5B-Instruct"]
     shutil.rmtree(tmp_path / "models")
+
+
+@pytest.mark.parametrize(
+    ("args", "otherwise"),
+    [(["predict", "--task", "telecom"], "pass --adapter"), (["serve", "--task", "telecom"], "pass --adapter, or use --base-only")],
+)
+def test_commands_that_need_a_trained_run_say_how_to_get_one(runner, tmp_path, monkeypatch, args, otherwise):
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path))  # no runs/ at all
+    line = one_line_error(runner.invoke(cli, args))
+    assert line == f"Error: no trained run of telecom under runs/; train first or {otherwise}"
