@@ -1,5 +1,6 @@
 """Report figures (matplotlib, headless): grouped bars for metrics and the training-loss curve."""
 
+import importlib.util
 import warnings
 from pathlib import Path
 
@@ -7,8 +8,23 @@ import matplotlib
 
 matplotlib.use("Agg")  # reports are written on servers and in CI, never on a display
 import matplotlib.pyplot as plt
+from matplotlib import font_manager
 
-# CJK-capable fonts first where installed; matplotlib falls back silently to DejaVu otherwise.
+# The mplfonts package ships Noto Sans CJK SC; its file is registered (the package is located, not imported), so
+# Chinese labels render on a server with no CJK font of its own.
+SHIPPED_CJK_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
+
+
+def shipped_cjk_font() -> Path | None:
+    package, file = SHIPPED_CJK_FONT
+    spec = importlib.util.find_spec(package)
+    path = Path(spec.origin).parent / file if spec and spec.origin else None
+    return path if path and path.is_file() else None
+
+
+if font := shipped_cjk_font():
+    font_manager.fontManager.addfont(str(font))
+# CJK-capable fonts first; a system's own are used where the shipped one is missing, DejaVu last.
 plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei", "DejaVu Sans"]
 
 
