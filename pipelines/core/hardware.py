@@ -9,6 +9,7 @@ imported at module level: `make setup` runs this module before anything is insta
 import importlib
 import importlib.metadata
 import importlib.util
+import logging
 import platform
 import shutil
 import subprocess
@@ -192,10 +193,15 @@ def read_package(name: str, module: str) -> PackageStatus:
         if importlib.util.find_spec(module) is None:
             return PackageStatus(name, None)
         version = "unknown"
+    # Quiet: what an import logs (bitsandbytes advises `pip install kernels` on some CPUs) is not the verdict; the
+    # doctor reports whether it imports, and how it failed.
+    logging.disable(logging.WARNING)
     try:
         importlib.import_module(module)
     except Exception as exc:  # noqa: BLE001 - a kernel package built for another torch or CUDA fails in many ways
         return PackageStatus(name, version, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
+    finally:
+        logging.disable(logging.NOTSET)
     return PackageStatus(name, version)
 
 

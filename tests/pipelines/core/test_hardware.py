@@ -87,6 +87,17 @@ def test_read_package_installed_missing_and_broken(tmp_path, monkeypatch):
     assert (broken.version, broken.error, broken.imports) == ("unknown", "RuntimeError: built for torch 2.3", False)
 
 
+def test_read_package_keeps_what_an_import_logs_off_the_terminal(tmp_path, monkeypatch, caplog):
+    # bitsandbytes logs "please pip install kernels" when imported on some CPUs; the doctor's verdict is "imports".
+    import logging
+
+    (tmp_path / "chattykernel.py").write_text("import logging\nlogging.getLogger('chattykernel').warning('pip install kernels')\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    assert read_package("chattykernel", "chattykernel").imports
+    assert not [record for record in caplog.records if record.name == "chattykernel"]
+    assert not logging.root.manager.disable  # logging is back on afterwards
+
+
 def test_machine_lists_the_drivers_cards_when_torch_cannot_use_them(fixtures):
     smi = parse_nvidia_smi((fixtures / "hardware/rtx4090/nvidia-smi.csv").read_text())
     cpu_torch = TorchInfo(version="2.14.1+cpu")
