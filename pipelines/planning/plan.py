@@ -8,11 +8,11 @@ of two dividing the effective batch, padded rows or packed ones (packing is cons
 two samples fit in a cutoff_len row), gradient checkpointing off or on. Of those that fit, the one with
 the highest expected tokens/s wins. A plan fits when the estimated peak leaves 10% of the device memory
 free. Without length statistics every sample is taken as cutoff_len tokens, as before measuring.
-When even QLoRA 4-bit does not fit a single CUDA device, two more rungs follow, each named in the
-recipe header: paged 8-bit AdamW (bitsandbytes; the adapter's Adam states in 8 bits), then the task's
-LoRA rank halved, and halved again, down to train.min_lora_rank (default 8, LLaMA-Factory's default
-rank; set it to the task's rank to refuse instead). lora_alpha is scaled with the rank, so alpha/rank
-and with it the size of the adapter's update stay the task's.
+When even the smallest method does not fit, last resorts follow, each named in the recipe header and
+on the terminal: on one CUDA device paged 8-bit AdamW (bitsandbytes; the adapter's Adam states in 8
+bits), then (on any tier) the task's LoRA rank halved, and halved again, down to train.min_lora_rank
+(default 8, LLaMA-Factory's default rank; set it to the task's rank to refuse instead). lora_alpha is
+scaled with the rank, so alpha/rank and with it the size of the adapter's update stay the task's.
 Multi-GPU tiers use DeepSpeed: ZeRO-2 for LoRA/QLoRA (only the small adapter states need splitting),
 ZeRO-3 for full fine-tuning, with CPU offload of optimizer states and weights when ZeRO-3 alone does
 not fit. The effective batch (per-device batch x accumulation x devices) always equals the task's.
