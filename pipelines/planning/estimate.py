@@ -214,9 +214,7 @@ def estimate_memory(
     Defaults are LLaMA-Factory's (rows of cutoff_len 2048 tokens, lora_rank 8, AdamW)."""
     _check_arguments(method, bits, devices, zero_stage, offload, optim)
     trainable = arch.num_params if method == "full" else lora_params(arch, lora_rank, lora_target)
-    weights, gradients, optimizer = _state_bytes(arch, method, bits, trainable, devices, zero_stage, offload)
-    if optim == PAGED_ADAMW_8BIT:
-        optimizer = ADAM_MOMENTS * ADAM_8BIT_BYTES * trainable
+    weights, gradients, optimizer = _state_bytes(arch, method, bits, trainable, devices, zero_stage, offload, optim)
     compute_bytes = FP32_BYTES if bits == 32 and method == "lora" else HALF_BYTES
     tokens = batch * seq_len
     adapter_inputs = 0 if method == "full" else _adapter_input_width(arch, lora_target)
@@ -293,20 +291,32 @@ def _check_arguments(method: str, bits: int, devices: int, zero_stage: int | Non
 
 
 def _state_bytes(
-    arch: Architecture, method: str, bits: int, trainable: int, devices: int, zero_stage: int | None, offload: bool
+    arch: Architecture,
+    method: str,
+    bits: int,
+    trainable: int,
+    devices: int,
+    zero_stage: int | None,
+    offload: bool,
+    optim: str,
 ) -> tuple[float, float, float]:
     """Weights, gradients and optimizer states on one device, in bytes."""
     if zero_stage:
         return _zero_state_bytes(arch, method, bits, trainable, devices, zero_stage, offload)
     if method == "full" and bits == 32:
-        per_param = (FP32_BYTES + AMP_WEIGHT_COPY_BYTES, FP32_BYTES, ADAM_MOMENTS * FP32_BYTES)
+        per_param = (FP32_BYTES + AMP_WEIGHT_COPY_BYTES, FP32_BYTES, _moment_bytes(FP32_BYTES, optim))
         return tuple(n * arch.num_params for n in per_param)
     if method == "full":
-        per_param = (HALF_BYTES, HALF_BYTES, ADAM_MOMENTS * HALF_BYTES)
+        per_param = (HALF_BYTES, HALF_BYTES, _moment_bytes(HALF_BYTES, optim))
         return tuple(n * arch.num_params for n in per_param)
     # Adapters are upcast to fp32: fp32 weights, gradients and Adam moments.
-    adapter = (FP32_BYTES * trainable, FP32_BYTES * trainable, ADAM_MOMENTS * FP32_BYTES * trainable)
+    adapter = (FP32_BYTES * trainable, FP32_BYTES * trainable, _moment_bytes(FP32_BYTES, optim) * trainable)
     return (_frozen_base_bytes(arch, method, bits) + adapter[0], adapter[1], adapter[2])
+
+
+def _moment_bytes(dtype_bytes: int, optim: str) -> float:
+    """Adam's two moments per trainable parameter: in the parameters' dtype, or 8-bit blocks with bitsandbytes."""
+    return ADAM_MOMENTS * (ADAM_8BIT_BYTES if optim == PAGED_ADAMW_8BIT else dtype_bytes)
 
 
 def _zero_state_bytes(
