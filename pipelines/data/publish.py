@@ -131,15 +131,16 @@ def recover_interrupted(dataset_dir: Path) -> list[str]:
     Under the dataset_info lock, which every switch holds and the kernel releases when its process dies: no live
     process is then mid-switch, so a journal found is a dead one's. Returns a line per switch undone.
     """
-    if not dataset_dir.is_dir() or not any(dataset_dir.glob(f"{STAGING_PREFIX}*")):
+    folders = sorted(dataset_dir.glob(f"{STAGING_PREFIX}*")) if dataset_dir.is_dir() else []
+    if not folders:
         return []  # the common case, without creating the lock file in a folder that has none
     undone = []
     with info_lock(dataset_dir):
-        for folder in sorted(dataset_dir.glob(f"{STAGING_PREFIX}*")):
+        for folder in folders:
+            task, pid = _owner(folder)
             if (folder / JOURNAL).exists():
-                task = folder.name.removeprefix(STAGING_PREFIX).rsplit("-", 2)[0]
                 undone.append(f"undid the {task} build killed while publishing: put back {', '.join(_roll_back(dataset_dir, folder))}")
-            elif _owner_alive(folder):
+            elif pid is not None and _alive(pid):
                 continue  # a build still staging its files
             shutil.rmtree(folder, ignore_errors=True)
     return undone
@@ -159,13 +160,15 @@ def _roll_back(dataset_dir: Path, staging_dir: Path) -> list[str]:
     return journal["replaced"]
 
 
-def _owner_alive(folder: Path) -> bool:
-    """Whether the process named in `.staging-<task>-<pid>-<random>` runs; an unreadable name counts as gone."""
-    pid = folder.name.rsplit("-", 2)[-2] if folder.name.count("-") >= 3 else ""
-    if not pid.isdigit():
-        return False
+def _owner(folder: Path) -> tuple[str, int | None]:
+    """The task and pid of `.staging-<task>-<pid>-<random>`; no pid in a name written before it carried one."""
+    parts = folder.name.removeprefix(STAGING_PREFIX).rsplit("-", 2)
+    return (parts[0], int(parts[1])) if len(parts) == 3 and parts[1].isdigit() else (parts[0], None)
+
+
+def _alive(pid: int) -> bool:
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
