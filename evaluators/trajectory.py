@@ -87,29 +87,28 @@ def reference_results(rows: list[dict], source: Path, world: World) -> list[DayR
 
 
 def day_metrics(results: list[DayResult]) -> dict:
-    parsed = [r for r in results if r.day]
-    lines = sum(len(r.day.activities) for r in parsed)
-    metrics: dict = {"n": len(results), "days": len(results), "parsed": len(parsed)}
-    for name in CHECKS:
+    """The shares of per_sample over all days: a mean of the day checks, passing over all points of the pooled ones
+    (None with no day, or no point, to count)."""
+    metrics: dict = {"n": len(results), "days": len(results), "parsed": sum(1 for r in results if r.day)}
+    for name, scores in per_sample(results).items():
         if name in POOLED:
-            metrics[name] = 1 - sum(len(r.problems[name]) for r in parsed) / lines if lines else None
+            points = sum(total for _, total in scores)
+            metrics[name] = sum(passing for passing, _ in scores) / points if points else None
         else:
-            metrics[name] = sum(not r.problems[name] for r in results) / len(results) if results else None
-    metrics["all_ok"] = sum(not r.failed for r in results) / len(results) if results else None
+            metrics[name] = sum(scores) / len(scores) if scores else None
     return metrics
 
 
 def per_sample(results: list[DayResult]) -> dict[str, list]:
-    """Each day's share behind day_metrics: 1.0/0.0 for a day check, [points passing, points] for a pooled one
-    (a day that does not parse has no points: [0, 0], which day_metrics leaves out too)."""
+    """Each day's score: 1.0/0.0 for a day check, [points passing, points] for a pooled one (a day that does not
+    parse has no points: [0, 0])."""
     scores: dict[str, list] = {}
-    for name in (*CHECKS, "all_ok"):
+    for name in CHECKS:
         if name in POOLED:
             scores[name] = [[len(r.day.activities) - len(r.problems[name]), len(r.day.activities)] if r.day else [0, 0] for r in results]
-        elif name == "all_ok":
-            scores[name] = [float(not r.failed) for r in results]
         else:
             scores[name] = [float(not r.problems[name]) for r in results]
+    scores["all_ok"] = [float(not r.failed) for r in results]
     return scores
 
 
