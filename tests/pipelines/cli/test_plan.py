@@ -89,16 +89,11 @@ def test_validate_passes_a_good_recipe(run, tmp_path):
     assert result.output.startswith(f"{path}: ok\n")
 
 
-def test_recipe_says_on_the_terminal_where_it_lowers_the_task_rank(tmp_path, monkeypatch):
+def test_recipe_says_on_the_terminal_where_it_lowers_the_task_rank(tmp_path, long_telecom_samples):
     # Telecom samples of 400 tokens on Qwen2.5-7B and an 8 GB laptop: rank 32 and 16 do not fit even with paged
     # 8-bit AdamW, rank 8 does. The user hears it, and the YAML trains rank 8 at the task's alpha/rank of 2.
     from pipelines.cli.plan import recipe_cmd
-    from pipelines.core.paths import WORKSPACE_ENV, dataset_dir
-    from pipelines.data.lengths import LengthStats, write_stats
 
-    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "workspace"))  # its own statistics, seen by no other test
-    dataset_dir().mkdir(parents=True, exist_ok=True)
-    write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 100, 100, 400, 400, 400, 400, 400, 0, [400] * 101))
     out = tmp_path / "r.yaml"
     group = Group("domaintune", commands=[recipe_cmd])
     args = ["recipe", "--task", "telecom", "--gpu", "3080-laptop", "--model", "Qwen/Qwen2.5-7B-Instruct", "-o", str(out)]

@@ -96,15 +96,10 @@ def test_missing_launcher_packages_are_named(monkeypatch):
         train_module.check_machine(get_tier("4090x2"))
 
 
-def test_train_tells_the_departures_from_the_task_before_launching(monkeypatch, tmp_path):
+def test_train_tells_the_departures_from_the_task_before_launching(monkeypatch, long_telecom_samples):
     # Qwen2.5-7B on the 8 GB laptop with 400-token samples: paged 8-bit AdamW and rank 8 instead of the task's 32.
-    from pipelines.core.paths import dataset_dir
-    from pipelines.data.lengths import LengthStats, write_stats
     from pipelines.run import train as train_module
 
-    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
-    dataset_dir().mkdir(parents=True)
-    write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 100, 100, 400, 400, 400, 400, 400, 0, [400] * 101))
     heard = []
     monkeypatch.setattr(train_module, "check_machine", lambda tier, ray: None)  # no 8 GB CUDA card here
     monkeypatch.setattr(train_module, "dataset_hashes", lambda names: {})
