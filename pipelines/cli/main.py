@@ -1,6 +1,6 @@
 """The `domaintune` command line: each command parses its options and calls one library function.
 
-Commands live in one small module per group (data, models, plan, run, demo, behavior, restaurant, trajectory); this module wires them.
+Commands live in one small module per group (data, models, plan, run, demo, behavior, restaurant, agent_data, trajectory); this module wires them.
 """
 
 import signal
@@ -8,6 +8,7 @@ import signal
 import click
 
 from pipelines.cli import (
+    agent_data,
     behavior,
     compare,
     data,
@@ -21,7 +22,7 @@ from pipelines.cli import (
 )
 from pipelines.core.errors import DomaintuneError, Interrupted
 
-COMMAND_MODULES = (data, models, plan, run, compare, demo, behavior, restaurant, trajectory, doctor)
+COMMAND_MODULES = (data, models, plan, run, compare, demo, behavior, restaurant, agent_data, trajectory, doctor)
 
 
 # Exit codes (README "Exit codes"): 1 data or user error, 2 usage error (click's own), 3 a bug,
