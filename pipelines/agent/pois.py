@@ -19,9 +19,7 @@ from pipelines.core.errors import DomaintuneError
 from pipelines.core.registry import POI_SOURCES
 from pipelines.restaurant.generate import PAGE_SIZE, haversine_m
 
-DATUM = "GCJ-02"
 SORTS = ("distance", "rating", "price")
-DEFAULT_SOURCE = "table"
 # A bare file name picks its source by suffix: `--pois my_city.geojson`.
 SOURCE_BY_SUFFIX = {".geojson": "geojson", ".csv": "csv", ".yaml": "table", ".yml": "table"}
 
