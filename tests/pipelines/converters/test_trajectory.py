@@ -27,7 +27,7 @@ def test_a_bad_day_names_file_record_and_the_offending_line(tmp_path):
     with pytest.raises(RecordError) as err:
         CONVERTERS.get("trajectory").fn([path], {}, False)
     offending = bad["output"].splitlines()[6].strip()
-    assert str(err.value) == f"{path}: record 1: output: line 7: expected an activity line '[HH:MM-HH:MM] 活动 @ 地点 (经度, 纬度)': {offending!r}"
+    assert str(err.value) == f"{path}: record 2: output: line 7: expected an activity line '[HH:MM-HH:MM] 活动 @ 地点 (经度, 纬度)': {offending!r}"
 
 
 def test_skip_invalid_counts_the_bad_days(tmp_path):
