@@ -38,7 +38,7 @@ def day_target(record: dict, region: Region | None, synonyms: Synonyms) -> dict:
         day = parse(record["output"], synonyms.labels)
     except DayFormatError as exc:
         raise InvalidRecord("output", str(exc)) from None
-    problems = order_problems(day) + (coordinate_problems(day, region) if region else [])
+    problems = order_problems(day) + coordinate_problems(day, region)
     if problems:
         first = min(problems, key=lambda p: p.activity.line)
         raise InvalidRecord("output", f"line {first.activity.line}: {label(first.activity)}: {first.what}; {first.todo}")

@@ -34,16 +34,19 @@ def order_problems(day: Day) -> list[Problem]:
     return problems
 
 
-def swapped(a: Activity, region: Region) -> bool:
+def swapped(a: Activity, region: Region | None) -> bool:
     """Written (latitude, longitude): no latitude exceeds 90 degrees, or only the swapped point is in the district."""
-    return abs(a.lat) > 90 >= abs(a.lon) or (not region.contains(a.lon, a.lat) and region.contains(a.lat, a.lon))
+    if abs(a.lat) > 90 >= abs(a.lon):
+        return True
+    return region is not None and not region.contains(a.lon, a.lat) and region.contains(a.lat, a.lon)
 
 
-def coordinate_problems(day: Day, region: Region) -> list[Problem]:
+def coordinate_problems(day: Day, region: Region | None) -> list[Problem]:
+    """Swapped coordinates; with a region, points outside it."""
     problems = []
     for a in day.activities:
         if swapped(a, region):
             problems.append(Problem(a, f"({a.lon}, {a.lat}) has latitude and longitude swapped", f"write (经度, 纬度) = ({a.lat}, {a.lon})"))
-        elif not region.contains(a.lon, a.lat):
+        elif region is not None and not region.contains(a.lon, a.lat):
             problems.append(Problem(a, f"({a.lon}, {a.lat}) is outside {region.name}", "fix the coordinates, or give source.options.polygon a district that covers them"))
     return problems
