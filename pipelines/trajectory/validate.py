@@ -34,18 +34,18 @@ def order_problems(day: Day) -> list[Problem]:
     return problems
 
 
-def swapped(a: Activity, region: Region | None) -> bool:
+def swapped(lon: float, lat: float, region: Region | None) -> bool:
     """Written (latitude, longitude): no latitude exceeds 90 degrees, or only the swapped point is in the district."""
-    if abs(a.lat) > 90 >= abs(a.lon):
+    if abs(lat) > 90 >= abs(lon):
         return True
-    return region is not None and not region.contains(a.lon, a.lat) and region.contains(a.lat, a.lon)
+    return region is not None and not region.contains(lon, lat) and region.contains(lat, lon)
 
 
 def coordinate_problems(day: Day, region: Region | None) -> list[Problem]:
     """Swapped coordinates; with a region, points outside it."""
     problems = []
     for a in day.activities:
-        if swapped(a, region):
+        if swapped(a.lon, a.lat, region):
             problems.append(Problem(a, f"({a.lon}, {a.lat}) has latitude and longitude swapped", f"write (经度, 纬度) = ({a.lat}, {a.lon})"))
         elif region is not None and not region.contains(a.lon, a.lat):
             problems.append(Problem(a, f"({a.lon}, {a.lat}) is outside {region.name}", "fix the coordinates, or give source.options.polygon a district that covers them"))
