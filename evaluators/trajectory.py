@@ -188,10 +188,10 @@ def sanity_warnings(reference: dict) -> list[str]:
     failing = [f"{name} {reference[name]:.3f}" for name in (*CHECKS, "all_ok") if reference[name] is not None and reference[name] < 1]
     if not failing:
         return []
-    return [
+    return [(
         f"sanity row: the validation references score {', '.join(failing)} (every check should be 1.0 on them): "
         "a data or evaluator problem, not the model's; report.md lists the failing reference days"
-    ]
+    )]
 
 
 def worst_offenders(results: list[DayResult]) -> list[list]:

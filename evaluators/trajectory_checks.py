@@ -21,7 +21,7 @@ problems, one line each, empty when it passes.
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import reduce
 
 from pipelines.trajectory.geo import Region, haversine_m
@@ -45,7 +45,7 @@ class World:
     places: PlaceTable
     region: Region
     rules: dict  # persona -> {"age": [min, max], "rules": [...]}, as persona_rules.yaml holds it
-    synonyms: Synonyms = Synonyms()
+    synonyms: Synonyms = field(default_factory=Synonyms)
     speed_limit_kmh: float = DEFAULT_SPEED_LIMIT_KMH
     place_tolerance_m: float = DEFAULT_PLACE_TOLERANCE_M
     clock_step_min: int = 0  # minutes of travel a zero gap may hide
@@ -140,7 +140,7 @@ def read_day(text: str, world: World) -> tuple[Day | None, list[str]]:
 def check_day(index: int, text: str, world: World) -> DayResult:
     day, format_problems = read_day(text, world)
     if day is None:
-        return DayResult(index, None, {"format_ok": format_problems} | dict.fromkeys(DAY_CHECKS, ["the day does not parse"]))
+        return DayResult(index, None, {"format_ok": format_problems} | {name: ["the day does not parse"] for name in DAY_CHECKS})
     matches = tuple(world.places.match(a.place, a.lon, a.lat, world.place_tolerance_m) for a in day.activities)
     problems = {"format_ok": []} | {name: check(day, world, matches) for name, check in DAY_CHECKS.items()}
     return DayResult(index, day, problems, matches)

@@ -30,7 +30,16 @@ from pipelines.core.paths import REPO_ROOT
 from pipelines.core.progress import progress
 from pipelines.core.readers import iter_lines, read_text
 from pipelines.core.registry import register_converter
-from pipelines.trajectory.checkins import CheckIn, OutOfScope, activities, is_header, load_categories, parse_checkin, stays, user_days
+from pipelines.trajectory.checkins import (
+    CheckIn,
+    OutOfScope,
+    activities,
+    is_header,
+    load_categories,
+    parse_checkin,
+    stays,
+    user_days,
+)
 from pipelines.trajectory.generate import INPUT, INSTRUCTION
 from pipelines.trajectory.geo import Region, load_region
 from pipelines.trajectory.grammar import Activity, Day, render

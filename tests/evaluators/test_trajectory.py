@@ -93,10 +93,10 @@ def test_a_reference_failing_its_own_checks_is_a_warning_and_leads_the_report(tm
     result = run(tmp_path, REFERENCES[:2], [REFERENCES[0], alien])
     reference = result.metrics["reference"]
     assert (reference["persona_ok"], reference["all_ok"], reference["speed_ok"]) == (0.5, 0.5, 1.0)
-    assert result.warnings == [
+    assert result.warnings == [(
         "sanity row: the validation references score persona_ok 0.500, all_ok 0.500 (every check should be 1.0 on them): "
         "a data or evaluator problem, not the model's; report.md lists the failing reference days"
-    ]
+    )]
     assert result.report_md.startswith("## Sanity row: the references fail")
     assert "| 2 | 外星人 | persona_ok | persona '外星人' is not in the rule table" in result.report_md.split("## Per-day checks")[0]
 

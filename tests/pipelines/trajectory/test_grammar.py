@@ -1,6 +1,13 @@
 import pytest
 
-from pipelines.trajectory.grammar import Activity, Day, DayFormatError, parse, render, unroll
+from pipelines.trajectory.grammar import (
+    Activity,
+    Day,
+    DayFormatError,
+    parse,
+    render,
+    unroll,
+)
 
 ISSUE_DAY = """# 此人个体基本信息
 \t[陆家嘴活动人群画像]: 商务人群
