@@ -69,7 +69,6 @@ class Stay:
     category: Category
     start: int  # minutes after the day's midnight
     last: int  # the last check-in of the stay
-    lines: list[int]
 
 
 class OutOfScope(Exception):
@@ -108,7 +107,7 @@ def parse_checkin(source: str, line: int, cells: list[str], categories: dict[str
     lat, lon = number(cells, "latitude", float, -180, 180), number(cells, "longitude", float, -180, 180)
     if swapped(lon, lat, region):
         raise InvalidRecord("latitude", f"({lat}, {lon}) are swapped: ({lon}, {lat}) is in {region.name}; put latitude in column 5 and longitude in column 6")
-    number(cells, "latitude", float, -90, 90)
+    number(cells, "latitude", float, -90, 90)  # checked after the swap, which explains most latitudes over 90
     offset = number(cells, "timezoneOffset", int, -720, 840)  # UTC-12 .. UTC+14, in minutes
     stamp = cells[COLUMNS.index("utcTimestamp")].strip()
     try:
@@ -153,11 +152,10 @@ def stays(checkins: list[CheckIn], table: PlaceTable, tolerance_m: float, step: 
         place, minute = venue_place(checkin, table, tolerance_m), checkin.minute(step)
         if kept and (kept[-1].venue == checkin.venue or kept[-1].place == place):
             kept[-1].last = minute
-            kept[-1].lines.append(checkin.line)
         elif kept and minute < kept[-1].start + step:
             left_out.append(checkin)
         else:
-            kept.append(Stay(checkin.venue, place, checkin.category, minute, minute, [checkin.line]))
+            kept.append(Stay(checkin.venue, place, checkin.category, minute, minute))
     return kept, left_out
 
 

@@ -153,3 +153,14 @@ def test_formats_lists_the_converter():
     [fmt] = [f for f in input_formats() if f.name == "foursquare_checkins"]
     assert fmt.summary.startswith("Foursquare check-ins in the TSMC2014 layout")
     assert {"polygon", "places", "rules", "categories", "personas", "defaults"} <= set(fmt.options)
+
+
+def test_a_check_in_within_one_clock_step_of_the_stay_before_it_is_left_out_and_counted(tmp_path):
+    path = write(tmp_path, [
+        "u1\tv1\tc\tSubway\t31.2381\t121.5027\t480\tTue Apr 03 00:05:00 +0000 2012",  # 08:05
+        "u1\tv2\tc\tCoffee Shop\t31.2362\t121.5022\t480\tTue Apr 03 00:07:00 +0000 2012",  # 08:07: same 5-minute step
+        "u1\tv3\tc\tOffice\t31.2336\t121.5056\t480\tTue Apr 03 00:30:00 +0000 2012",  # 08:30
+    ])
+    conversion = convert([path], {**OPTIONS, "personas": "tests/fixtures/trajectory/checkin_users.csv"}, skip_invalid=True)
+    assert conversion.skipped["check-in within one clock step of the stay before it, at another place (left out)"] == 1
+    assert conversion.invalid == 1  # u1 keeps no persona's rules on 08:05-08:20 and 08:30-12:30: refused, skipped
