@@ -62,10 +62,11 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
     summary = summarize(result, list(files))
     info = RunInfo.read(run.root) if run else None
     note = demo_note(info) if info else ""
+    warnings = [*([data_note] if data_note else []), *result.warnings]
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",
-        *([f"**Warning: {data_note}**"] if data_note else []),
+        *(f"**Warning: {warning}**" for warning in warnings),
         # The base model the run trained, so a report of the tiny demo model cannot pass for a real one.
         *([f"Trained model: `{info.model}` (run `{relative(run.root)}`)"] if info else []),
         *([f"> {note}"] if note else []),
@@ -81,5 +82,5 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
     write_json(out_dir / SUMMARY_FILE, summary)
     report = out_dir / "report.md"
     write_text(report, "\n\n".join(s for s in sections if s) + "\n")
-    write_page(task, result, summary, inp.predictions, out_dir, run, info, files, data_note)
+    write_page(task, result, summary, inp.predictions, out_dir, run, info, files, " ".join(warnings) or None)
     return report

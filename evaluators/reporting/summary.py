@@ -3,7 +3,8 @@
     {"metrics": [headline metrics, primary first],
      "rows": [{"name", "kind": "model" | "baseline", "n", "values": {metric: x | None},
                "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines)}],
-     "differences": [one line per metric: adapter vs base, with the intervals]}
+     "differences": [one line per metric: adapter vs base, with the intervals],
+     "warnings": [the evaluator's EvalResult.warnings: problems with the data or the evaluator]}
 """
 
 from evaluators.base import EvalResult
@@ -56,7 +57,7 @@ def summarize(result: EvalResult, variants: list[str]) -> dict:
             for m in headline
             if adapter["values"][m] is not None and base["values"][m] is not None
         ]
-    return {"metrics": list(headline), "rows": rows + baselines, "differences": differences}
+    return {"metrics": list(headline), "rows": rows + baselines, "differences": differences, "warnings": list(result.warnings)}
 
 
 def cell(row: dict, metric: str) -> str:

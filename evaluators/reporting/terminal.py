@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from evaluators.reporting.summary import cell, label
@@ -43,6 +44,8 @@ def print_report(report_md: Path, title: str, out: Console | None = None) -> Non
 
     out = out or console()
     summary = json.loads((report_md.parent / SUMMARY_FILE).read_text(encoding="utf-8"))
+    for warning in summary.get("warnings", []):  # absent from a summary.json written before warnings existed
+        out.print(f"[bold red]Warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if summary["metrics"]:
         out.print(headline_table(summary, title))
         for line in verdict_lines(summary):

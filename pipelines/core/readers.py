@@ -57,7 +57,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def iter_json_records(path: Path) -> Iterator[tuple[str, Any]]:
-    """Yield (location, record) from a JSON array file or a JSON Lines file (by suffix .jsonl)."""
+    """Yield (location, record) from a JSON array file ("record N") or a JSON Lines file ("line N", by suffix
+    .jsonl); both count from 1."""
     path = Path(path)
     text = read_text(path)
     if path.suffix == ".jsonl":
@@ -81,8 +82,8 @@ def iter_json_records(path: Path) -> Iterator[tuple[str, Any]]:
     if not isinstance(data, list):
         raise RecordError(str(path), "file", "(top level)", f"expected a JSON array of records, got {type(data).__name__}")
     escaped = SURROGATE_ESCAPE.search(text) is not None
-    for index, record in enumerate(data):
-        yield f"record {index}", _checked(path, f"record {index}", record, escaped)
+    for number, record in enumerate(data, start=1):  # 1-based, like lines
+        yield f"record {number}", _checked(path, f"record {number}", record, escaped)
 
 
 def _checked(path: Path, location: str, record: Any, has_escape: bool) -> Any:

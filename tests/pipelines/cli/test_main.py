@@ -23,7 +23,7 @@ def test_bad_record_is_one_line_error(runner, fixtures, tmp_path):
     bad = fixtures / "telecom" / "wrong_type.json"
     result = runner.invoke(cli, ["data", "--task", "telecom", "--input", str(bad)])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {bad}: record 2: output: 42 is not of type 'string'"
+    assert result.output.strip() == f"Error: {bad}: record 3: output: 42 is not of type 'string'"
     assert "Traceback" not in result.output
 
 

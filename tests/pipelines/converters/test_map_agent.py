@@ -72,6 +72,6 @@ def test_the_registered_converter_reads_files_and_drops_near_duplicates(fixtures
 
 def test_a_bad_record_is_named_by_file_record_and_field(fixtures):
     path = fixtures / "restaurant" / "bad_poi.json"
-    with pytest.raises(RecordError, match=r"bad_poi.json: record 1: context.pois.0.distance_m: 'distance_m' is a required property"):
+    with pytest.raises(RecordError, match=r"bad_poi.json: record 2: context.pois.0.distance_m: 'distance_m' is a required property"):
         CONVERTERS.get("map_agent").fn([path], {}, False)
     assert len(CONVERTERS.get("map_agent").fn([path], {}, True).examples) == 1

@@ -109,7 +109,7 @@ def test_lone_surrogate_is_one_line_error_and_keeps_previous_set(telecom, datase
     bad = write_input(tmp_path / "bad.json", GOOD + [{"instruction": "q", "input": "", "output": "x\ud800y"}])
     with pytest.raises(RecordError) as caught:
         build_task(telecom, [bad], dataset_dir=dataset_dir)
-    assert str(caught.value) == f"{bad}: record 6: output: lone surrogate escape (\\uD800-\\uDFFF) is not valid Unicode; fix or remove it"
+    assert str(caught.value) == f"{bad}: record 7: output: lone surrogate escape (\\uD800-\\uDFFF) is not valid Unicode; fix or remove it"
     assert snapshot(dataset_dir) == published
 
 
@@ -241,6 +241,6 @@ def test_summary_names_the_first_ten_skipped_records_and_counts_fields_not_carri
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     summary = build_task(telecom, [path], skip_invalid=True, dataset_dir=dataset_dir)
     lines = summary.lines()
-    assert f"  skipped records: {path}: records 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more" in lines
+    assert f"  skipped records: {path}: records 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more" in lines
     assert "  skipped 12: output: 42 is not of type 'string'" in lines
     assert lines[lines.index("  not carried over: id (in 3 records)") + 1] == "  not carried over: meta (in 3 records)"
