@@ -19,6 +19,7 @@ echoes it in an error has it masked.
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
@@ -190,7 +191,8 @@ class Endpoint:
     def _status_reason(self, exc: openai.APIStatusError) -> str:
         config, status = self.config, exc.status_code
         said = one_line(server_said(exc.body), self.secret)
-        if isinstance(exc, openai.NotFoundError) and not urlparse(config.base_url).path.rstrip("/").endswith("/v1"):
+        # No version segment (/v1, /v3, /v1beta ...) in the URL: the commonest cause of a 404 is the missing /v1.
+        if isinstance(exc, openai.NotFoundError) and not re.search(r"/v\d+\w*$", urlparse(config.base_url).path.rstrip("/")):
             return (f"HTTP 404 at {config.base_url}: OpenAI-compatible servers answer under /v1; "
                     f"try --judge-base-url {config.base_url.rstrip('/')}/v1")
         if isinstance(exc, openai.NotFoundError):

@@ -163,10 +163,10 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
 
     if bool(judge_base_url) != bool(judge_model):
         raise click.UsageError("--judge-base-url and --judge-model go together")
-    if not judge_base_url and (judge_refresh or any(v is not None for v in judge_settings.values())):
+    given = {key: judge_settings[f"judge_{key}"] for key in JUDGE_SETTINGS if judge_settings[f"judge_{key}"] is not None}
+    if not judge_base_url and (judge_refresh or given):
         raise click.UsageError("the --judge-* settings need --judge-base-url and --judge-model")
     judge = JudgeConfig(judge_base_url, judge_model, judge_api_key_env, refresh=judge_refresh) if judge_base_url else None
-    given = {key: judge_settings[f"judge_{key}"] for key in JUDGE_SETTINGS if judge_settings[f"judge_{key}"] is not None}
 
     if predictions is None:
         run = RunLayout.latest(task.name)

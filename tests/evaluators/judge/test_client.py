@@ -99,10 +99,14 @@ def test_a_base_url_without_v1_is_told_to_add_it_and_stops_the_calls(fake_judge,
     assert (run.calls, summarize(run)["call_failures"]) == (1, 3)
 
 
-def test_a_404_under_v1_names_the_model(fake_judge, config, tmp_path):
+def test_a_404_under_a_versioned_path_names_the_model(fake_judge, config, tmp_path):
     run, _ = run_judge(["404"], config, tmp_path)
     assert run.verdicts[0].failure == f"call: HTTP 404: {config.base_url} has no chat completions for model 'judge-m' (scripted failure)"
     assert fake_judge.hits["404"] == 1
+    # Another API version (as some hosted APIs have) is not told to add /v1; the server's plain-text reason is kept.
+    v3 = config.base_url.replace("/v1", "/v3")
+    other, _ = run_judge(["ok"], replace(config, base_url=v3), tmp_path)
+    assert other.verdicts[0].failure == f"call: HTTP 404: {v3} has no chat completions for model 'judge-m' (Not Found)"
 
 
 def test_a_refused_key_stops_the_calls_naming_the_variable_not_the_key(fake_judge, config, tmp_path):
