@@ -9,6 +9,7 @@ endpoint, model and key variable from the command line. Good answers are cached 
 only for what is missing; the section is written whatever the endpoint answers (evaluators/judge/client.py).
 """
 
+from collections import Counter
 from itertools import islice
 from pathlib import Path
 
@@ -101,8 +102,11 @@ def every_call_failed(metrics: dict) -> str | None:
     sets = list(metrics["sets"].values())
     if not sum(s["items"] for s in sets) or any(s["call_failures"] < s["items"] for s in sets):
         return None
-    reasons = [(n, reason) for s in sets for reason, n in s["failure_reasons"].items()]
-    return max(reasons)[1].removeprefix("call: ")
+    reasons = Counter()
+    for s in sets:
+        for reason, n in s["failure_reasons"].items():
+            reasons[reason.removeprefix("call: ").removeprefix("not sent: ")] += n  # the calls a refusal stopped count for it
+    return reasons.most_common(1)[0][0]
 
 
 def _settings_line(metrics: dict) -> str:

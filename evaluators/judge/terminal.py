@@ -52,4 +52,5 @@ def print_judge(eval_dir: Path, out: Console) -> None:
         return
     out.print(judge_table(judge))
     for line in judge_lines(judge):
-        out.print(f"  {line}", highlight=False, soft_wrap=True)
+        # markup off: a reason may quote "[[n]]" or a server's own brackets.
+        out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)

@@ -111,6 +111,9 @@ def test_one_answer_is_enough_not_to_have_failed_every_call():
     assert every_call_failed({"sets": {"a": summary, "b": summary}}) == "HTTP 500 after 4 retries"
     assert every_call_failed({"sets": {"a": summary, "b": {**summary, "call_failures": 1}}}) is None
     assert every_call_failed({"sets": {"a": {"items": 0, "call_failures": 0, "failure_reasons": {}}}}) is None
+    # The calls a refused key stopped count for the refusal, which is what the user must fix.
+    stopped = {"items": 3, "call_failures": 3, "failure_reasons": {"call: HTTP 401: refused": 1, "call: not sent: HTTP 401: refused": 2}}
+    assert every_call_failed({"sets": {"a": stopped, "b": {**stopped, "failure_reasons": {"call: not sent: HTTP 401: refused": 3}}}}) == "HTTP 401: refused"
 
 
 def test_max_items_limits_the_cost(inp, config, fake_judge):

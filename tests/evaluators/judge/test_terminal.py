@@ -6,7 +6,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from evaluators.judge.terminal import judge_lines, judge_table
+from evaluators.judge.terminal import judge_lines, judge_table, print_judge
 from pipelines.cli.main import cli
 
 ITEMS = 5  # --judge-max-items: 5 records + 5 answers
@@ -89,3 +89,20 @@ def test_the_table_shows_means_failures_and_the_correlation():
     assert [next(iter(c.cells)) for c in table.columns] == ["data_quality (records)", "3/4", "1", "0", "5.67", "accuracy=7.50  format=–"]
     assert judge_lines(judge) == ["Pearson r (data_quality and model_performance (adapter)): 0.956 over 3 items",
                                   "1 × parse: empty answer", "response_format dropped: it refused it"]
+
+
+def test_reasons_are_printed_as_they_are_written(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    summary = {"items": 1, "scored": 0, "parse_failures": 1, "call_failures": 0, "overall": {"mean": None},
+               "failure_reasons": {"parse: no JSON object and no [[n]] scores": 1}, "dimensions": {}}
+    (tmp_path / "metrics.json").write_text(json.dumps({"judge": {"model": "m", "sets": {"records": summary}}}), encoding="utf-8")
+    out = Console(file=io.StringIO(), width=120)
+    print_judge(tmp_path, out)
+    assert "1 × parse: no JSON object and no [[n]] scores" in out.file.getvalue()  # not read as rich markup
+    (tmp_path / "metrics.json").write_text("{}", encoding="utf-8")
+    quiet = Console(file=io.StringIO(), width=120)
+    print_judge(tmp_path, quiet)
+    assert quiet.file.getvalue() == ""  # an eval without a judge prints no judge table
