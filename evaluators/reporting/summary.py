@@ -2,7 +2,8 @@
 
     {"metrics": [headline metrics, primary first],
      "rows": [{"name", "kind": "model" | "baseline", "n", "values": {metric: x | None},
-               "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines)}],
+               "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines),
+               "by_construction": {metric: why} (baselines: metrics they meet whatever the model does)}],
      "differences": [one line per metric: adapter vs base, with the intervals],
      "warnings": [the evaluator's EvalResult.warnings: problems with the data or the evaluator]}
 """
@@ -30,7 +31,9 @@ def _model_row(name: str, metrics: dict, per_sample: dict, headline: tuple[str, 
 def _baseline_row(name: str, metrics: dict, headline: tuple[str, ...]) -> dict:
     if "not_applicable" in metrics:
         return {"name": name, "kind": BASELINE, "n": None, "values": dict.fromkeys(headline), "intervals": {}, "not_applicable": metrics["not_applicable"]}
-    return {"name": name, "kind": BASELINE, "n": metrics.get("n"), "values": {m: metrics.get(m) for m in headline}, "intervals": {}}
+    row = {"name": name, "kind": BASELINE, "n": metrics.get("n"), "values": {m: metrics.get(m) for m in headline}, "intervals": {}}
+    by_construction = {m: why for m, why in metrics.get("by_construction", {}).items() if m in headline}
+    return {**row, "by_construction": by_construction} if by_construction else row
 
 
 def interval(row: dict, metric: str) -> Interval | None:
@@ -46,8 +49,10 @@ def summarize(result: EvalResult, variants: list[str]) -> dict:
         primary = headline[0]
         scores = {b["name"]: b["values"][primary] for b in baselines}
         reasons = {b["name"]: b["not_applicable"] for b in baselines if "not_applicable" in b}
+        constructed = {b["name"]: f"meets {primary} by construction ({b['by_construction'][primary]})"
+                       for b in baselines if primary in b.get("by_construction", {})}
         for row in rows:
-            row["verdict"] = verdict.against_baselines(row["values"][primary], scores, reasons)
+            row["verdict"] = verdict.against_baselines(row["values"][primary], scores, reasons, constructed)
     by_name = {row["name"]: row for row in rows}
     differences = []
     if {"adapter", "base"} <= set(by_name):
@@ -67,6 +72,8 @@ def cell(row: dict, metric: str) -> str:
     value = row["values"].get(metric)
     if value is None:
         return "–"
+    if metric in row.get("by_construction", {}):
+        return f"{value:.4f} (by construction)"
     ci = interval(row, metric)
     return f"{value:.4f} {ci}" if ci else f"{value:.4f}"
 

@@ -39,6 +39,7 @@ def console() -> Console:
 
 def print_report(report_md: Path, title: str, out: Console | None = None) -> None:
     """After `eval`: the headline table of the report's summary.json, the verdicts, and where report.html is."""
+    from evaluators.judge.terminal import print_judge
     from evaluators.reporting.page import HTML_FILE
     from evaluators.reporting.summary import SUMMARY_FILE
 
@@ -50,4 +51,5 @@ def print_report(report_md: Path, title: str, out: Console | None = None) -> Non
         out.print(headline_table(summary, title))
         for line in verdict_lines(summary):
             out.print(f"  {line}", highlight=False, soft_wrap=True)
+    print_judge(report_md.parent, out)
     out.print(f"html: {report_md.parent / HTML_FILE}", highlight=False, soft_wrap=True)

@@ -95,6 +95,49 @@ def parse_eval_overrides(ctx, param, values) -> dict:
     return {key.removeprefix("eval."): value for key, value in overrides.items()}
 
 
+class MaxItems(click.ParamType):
+    """A positive count, or `all`."""
+
+    name = "N|all"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "all":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a positive whole number or 'all'", param, ctx)
+        return number
+
+
+def judge_options(function):
+    """The judge's endpoint and settings; the settings override the task's `eval.judge` for this eval."""
+    options = [
+        click.option("--judge-base-url", help="OpenAI-compatible endpoint of a judge model (e.g. http://127.0.0.1:8000/v1): adds LLM-judge scores."),
+        click.option("--judge-model", help="Model name the judge endpoint serves (required with --judge-base-url)."),
+        click.option("--judge-api-key-env", default="JUDGE_API_KEY", show_default=True,
+                     help="NAME of the environment variable holding the judge's API key; the key is never printed or written."),
+        click.option("--judge-records", type=click.Choice(["val", "train", "all"]),
+                     help="Records the data-quality rubric reads (eval.judge.records; default val, the ones the answers reply to)."),
+        click.option("--judge-max-items", type=MaxItems(), help="First N records of each split and answers of each variant, or 'all' (eval.judge.max_items; default 100)."),
+        click.option("--judge-concurrency", type=click.IntRange(min=1), help="Judge calls in flight (eval.judge.concurrency; default 4)."),
+        click.option("--judge-timeout", "judge_timeout_s", type=click.FloatRange(min=0, min_open=True), help="Seconds per attempt (eval.judge.timeout_s; default 120)."),
+        click.option("--judge-max-tokens", type=click.IntRange(min=1), help="The judge's answer budget (eval.judge.max_tokens; default 1024)."),
+        click.option("--judge-temperature", type=click.FloatRange(min=0), help="Judge sampling temperature (eval.judge.temperature; default 0)."),
+        click.option("--judge-response-format/--no-judge-response-format", default=None,
+                     help="Ask for a JSON object (eval.judge.response_format; default on; dropped anyway when the endpoint refuses it)."),
+        click.option("--judge-refresh", is_flag=True, help="Ask the judge again for every item, ignoring its cached answers."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+JUDGE_SETTINGS = ("records", "max_items", "concurrency", "timeout_s", "max_tokens", "temperature", "response_format")
+
+
 @click.command("eval")
 @task_option()
 @click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False), help="generated_predictions.jsonl; default: the latest run's.")
@@ -102,17 +145,17 @@ def parse_eval_overrides(ctx, param, values) -> dict:
 @click.option("--set", "eval_sets", multiple=True, metavar="eval.KEY=VALUE", callback=parse_eval_overrides,
               help="Override one of the task's `eval` options for this eval (repeatable), e.g. --set eval.time_tolerance_s=10.")
 @click.option("--time-tolerance", type=click.FloatRange(min=0), help="Behavior: seconds apart an exact match may be (eval.time_tolerance_s).")
-@click.option("--judge-base-url", help="OpenAI-compatible endpoint of a judge model (e.g. http://127.0.0.1:8000/v1): adds LLM-judge scores.")
-@click.option("--judge-model", help="Model name the judge endpoint serves (required with --judge-base-url).")
-@click.option("--judge-api-key-env", default="JUDGE_API_KEY", show_default=True,
-              help="NAME of the environment variable holding the judge's API key; the key is never printed or written.")
+@judge_options
 @allow_changed_data_option
-def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_url, judge_model, judge_api_key_env, allow_changed_data):
-    """Score predictions, print the headline table, and write metrics.json, report.md, report.html and plots.
+def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_url, judge_model, judge_api_key_env, judge_refresh,
+             allow_changed_data, **judge_settings):
+    """Score predictions, print the headline table (and the judge's), and write metrics.json, report.md, report.html and plots.
 
     Example: domaintune eval --task telecom --predictions runs/<run>/predict/adapter/generated_predictions.jsonl
     One option changed for this eval: domaintune eval --task behavior --time-tolerance 10
     With a judge: JUDGE_API_KEY=... domaintune eval --task restaurant --judge-base-url https://api.example.com/v1 --judge-model gpt-4o
+    The seed's judging of all training data: ... --judge-records train --judge-max-items all
+    Exits 1 when a judge was asked for and every call to it failed (the report is written all the same).
     """
     from evaluators.judge.client import JudgeConfig
     from evaluators.report import evaluate
@@ -120,7 +163,10 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
 
     if bool(judge_base_url) != bool(judge_model):
         raise click.UsageError("--judge-base-url and --judge-model go together")
-    judge = JudgeConfig(judge_base_url, judge_model, judge_api_key_env) if judge_base_url else None
+    given = {key: judge_settings[f"judge_{key}"] for key in JUDGE_SETTINGS if judge_settings[f"judge_{key}"] is not None}
+    if not judge_base_url and (judge_refresh or given):
+        raise click.UsageError("the --judge-* settings need --judge-base-url and --judge-model")
+    judge = JudgeConfig(judge_base_url, judge_model, judge_api_key_env, refresh=judge_refresh) if judge_base_url else None
 
     if predictions is None:
         run = RunLayout.latest(task.name)
@@ -128,10 +174,23 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
         predictions = next((p for p in candidates if p.exists()), None)
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
-    overrides = {**eval_sets, **({"time_tolerance_s": time_tolerance} if time_tolerance is not None else {})}
+    overrides = {**eval_sets, **({"time_tolerance_s": time_tolerance} if time_tolerance is not None else {}), **({"judge": given} if given else {})}
     report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides)
     print_report(report, f"{task.name}: headline metrics")
     click.echo(f"report: {report}")
+    if judge is not None:
+        check_judge(report)
+
+
+def check_judge(report: Path) -> None:
+    """Exit 1 (after the report is written) when the judge asked for gave no answer at all."""
+    import json
+
+    from evaluators.judge.section import every_call_failed
+
+    reason = every_call_failed(json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))["judge"])
+    if reason:
+        raise DomaintuneError(f"judge: every call failed ({reason}); the report is written without its scores")
 
 
 @click.command("export")
