@@ -4,6 +4,7 @@ Commands live in one small module per group (data, models, plan, run, demo, beha
 """
 
 import signal
+import traceback
 
 import click
 
@@ -19,6 +20,7 @@ from pipelines.cli import (
     run,
     trajectory,
 )
+from pipelines.core.atomic import DISK_FULL, disk_full
 from pipelines.core.errors import DomaintuneError, Interrupted
 
 COMMAND_MODULES = (data, models, plan, run, compare, demo, behavior, restaurant, trajectory, doctor)
@@ -43,9 +45,9 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Stopped: Ctrl-C", err=True)
             ctx.exit(128 + signal.SIGINT)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every error ends as one line and a documented exit code
             if ctx.params.get("debug"):
-                raise
+                traceback.print_exc()  # the traceback, but the same exit code as without --debug
             click.echo(f"Error: {one_line(exc)}", err=True)
             ctx.exit(USER_ERROR if isinstance(exc, DomaintuneError | OSError) else BUG)
 
@@ -53,6 +55,8 @@ class Group(click.Group):
 def one_line(exc: Exception) -> str:
     if isinstance(exc, DomaintuneError):
         return str(exc)
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return str(disk_full(exc.filename, None))
     if isinstance(exc, OSError) and exc.filename:  # a file the user named is missing or unreadable
         return f"{exc.filename}: {exc.strerror or exc}"
     first = next(iter(str(exc).strip().splitlines()), "")
