@@ -3,7 +3,8 @@
     {"metrics": [headline metrics, primary first],
      "rows": [{"name", "kind": "model" | "baseline", "n", "values": {metric: x | None},
                "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines)}],
-     "differences": [one line per metric: adapter vs base, with the intervals]}
+     "differences": [one line per metric: adapter vs base, with the intervals],
+     "partial": [one line per variant whose predictions cover only part of the validation set] (written by eval)}
 """
 
 from evaluators.base import EvalResult
@@ -91,7 +92,8 @@ def markdown(summary: dict) -> str:
         return ""
     header = ["", "n", *summary["metrics"], *(["verdict"] if has_verdicts(summary) else [])]
     rows = [[label(r), r["n"] if r["n"] is not None else "–", *(cell(r, m) for m in summary["metrics"]), *verdict_cell(r, summary)] for r in summary["rows"]]
-    lines = ["## Headline", "Metric [95% bootstrap interval over samples]; higher is better.", markdown_table(header, rows)]
+    partial = [f"**Partial predictions:** {note}" for note in summary.get("partial", [])]
+    lines = ["## Headline", *partial, "Metric [95% bootstrap interval over samples]; higher is better.", markdown_table(header, rows)]
     if summary["differences"]:
         lines.append("\n".join(f"- {d}" for d in summary["differences"]))
     return "\n\n".join(lines)

@@ -2,7 +2,6 @@
 task's YAML file, and make the exit code non-zero (issue 8 case 8)."""
 
 import json
-import os
 import shutil
 
 import pytest
@@ -42,7 +41,7 @@ def test_every_task_is_built_and_each_failure_is_named(task_dir, tmp_path):
     assert {"telecom_train", "telecom_val"} <= set(info)
 
 
-def test_jsonl_with_raw_line_separators_inside_strings_is_built(tmp_path, monkeypatch, fixtures):
+def test_jsonl_with_raw_line_separators_inside_strings_is_built(tmp_path, monkeypatch, fixtures, new_file_mode):
     # Issue 20: U+2028, U+2029 and U+0085 are legal raw inside a JSON string; `data` used to split the line there
     # and stop with "Unterminated string".
     monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path / "workspace"))
@@ -57,10 +56,5 @@ def test_jsonl_with_raw_line_separators_inside_strings_is_built(tmp_path, monkey
     built = [r["output"] for name in ("telecom_train", "telecom_val") for r in json.loads((datasets / f"{name}.json").read_text(encoding="utf-8"))]
     assert records[0]["output"] in built
     # Files the project writes get one mode, 0666 less the umask (stats files used to be mkstemp's 0600).
-    assert {oct(p.stat().st_mode & 0o777) for p in datasets.iterdir() if p.is_file()} == {oct(0o666 & ~current_umask())}
+    assert {oct(p.stat().st_mode & 0o777) for p in datasets.iterdir() if p.is_file()} == {oct(new_file_mode)}
 
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -8,7 +8,13 @@ import pytest
 
 from pipelines.behavior.samples import decode_json
 from pipelines.core.errors import InvalidRecord, RecordError
-from pipelines.core.readers import LONE_SURROGATE, TOO_DEEP, iter_json_records, read_text, record_limit
+from pipelines.core.readers import (
+    LONE_SURROGATE,
+    TOO_DEEP,
+    iter_json_records,
+    read_text,
+    record_limit,
+)
 
 
 @pytest.mark.parametrize("name, text, location", [("deep.json", "[" * 100_000, "file"), ("deep.jsonl", '{"a": 1}\n' + "[" * 100_000, "line 2")])
