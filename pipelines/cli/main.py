@@ -46,13 +46,14 @@ class Group(click.Group):
             click.echo("Stopped: Ctrl-C", err=True)
             ctx.exit(128 + signal.SIGINT)
         except Exception as exc:  # noqa: BLE001 - every error ends as one line and a documented exit code
-            if ctx.params.get("debug"):
+            debug = bool(ctx.params.get("debug"))
+            if debug:
                 traceback.print_exc()  # the traceback, but the same exit code as without --debug
-            click.echo(f"Error: {one_line(exc)}", err=True)
+            click.echo(f"Error: {one_line(exc, debug)}", err=True)
             ctx.exit(USER_ERROR if isinstance(exc, DomaintuneError | OSError) else BUG)
 
 
-def one_line(exc: Exception) -> str:
+def one_line(exc: Exception, debug: bool = False) -> str:
     if isinstance(exc, DomaintuneError):
         return str(exc)
     if isinstance(exc, OSError) and exc.errno in DISK_FULL:
@@ -60,7 +61,8 @@ def one_line(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.filename:  # a file the user named is missing or unreadable
         return f"{exc.filename}: {exc.strerror or exc}"
     first = next(iter(str(exc).strip().splitlines()), "")
-    return f"unexpected {type(exc).__name__}: {first[:300]} (a bug: rerun with --debug for the traceback and report it)"
+    how = "report it with the traceback above" if debug else "rerun with --debug for the traceback and report it"
+    return f"unexpected {type(exc).__name__}: {first[:300]} (a bug: {how})"
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

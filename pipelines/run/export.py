@@ -25,7 +25,8 @@ def check_output(adapter: Path, out_dir: Path, force: bool = False) -> None:
     run = RunLayout.containing(out)
     for protected in (adapter, run.adapter.resolve() if run else None):
         if protected is not None and (out == protected or protected in out.parents):
-            raise DomaintuneError(f"{out_dir}: is inside the adapter folder {relative(protected)}; export into a folder of its own, e.g. exports/<name>")
+            where = "is" if out == protected else "is inside"
+            raise DomaintuneError(f"{out_dir}: {where} the adapter folder {relative(protected)}; export into a folder of its own, e.g. exports/<name>")
     if out.is_dir() and not force and (entries := sorted(p.name for p in out.iterdir())):
         shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
         raise DomaintuneError(f"{out_dir}: not empty ({shown}); export into a new or empty folder, or pass --force to write over its files")

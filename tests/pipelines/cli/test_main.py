@@ -76,7 +76,7 @@ def test_unexpected_error_is_one_line_and_exit_3_and_debug_adds_the_traceback(ru
     debug = runner.invoke(cli, ["--debug", "data"])
     assert debug.exit_code == 3
     assert "Traceback (most recent call last)" in debug.output and 'raise ZeroDivisionError("division by zero")' in debug.output
-    assert debug.output.endswith(result.output)
+    assert debug.output.endswith("Error: unexpected ZeroDivisionError: division by zero (a bug: report it with the traceback above)\n")
 
 
 def test_missing_file_is_a_user_error(runner, monkeypatch, tmp_path):

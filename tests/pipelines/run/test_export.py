@@ -37,7 +37,8 @@ def test_a_non_empty_folder_needs_force(run, tmp_path):
 def test_never_into_a_runs_adapter_even_with_force(run, tmp_path, inside):
     result = export("--adapter", str(run / "adapter"), "-o", str(run / inside), "--force")
     assert result.exit_code == 1
-    assert f"is inside the adapter folder {run / 'adapter'}; export into a folder of its own" in result.output
+    where = "is" if inside == "adapter" else "is inside"
+    assert result.output == f"Error: {run / inside}: {where} the adapter folder {run / 'adapter'}; export into a folder of its own, e.g. exports/<name>\n"
     assert sorted(p.name for p in (run / "adapter").iterdir()) == ["adapter_config.json"]
 
 
