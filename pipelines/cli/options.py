@@ -9,6 +9,7 @@ from pipelines.core.gpus import get_tier
 from pipelines.core.tasks import load_task
 
 AUTO = "auto"
+PORT = click.IntRange(1, 65535)  # the type of every --port
 
 
 def _task(ctx, param, value):
@@ -95,5 +96,3 @@ def reads_datasets(command):
 
     return recovered_first
 
-
-PORT = click.IntRange(1, 65535)
