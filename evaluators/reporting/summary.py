@@ -5,7 +5,8 @@
                "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines),
                "by_construction": {metric: why} (baselines: metrics they meet whatever the model does)}],
      "differences": [one line per metric: adapter vs base, with the intervals],
-     "warnings": [the evaluator's EvalResult.warnings: problems with the data or the evaluator]}
+     "warnings": [the evaluator's EvalResult.warnings: problems with the data or the evaluator],
+     "partial": [one line per variant whose predictions cover only part of the validation set] (written by eval)}
 """
 
 from evaluators.base import EvalResult
@@ -99,7 +100,8 @@ def markdown(summary: dict) -> str:
         return ""
     header = ["", "n", *summary["metrics"], *(["verdict"] if has_verdicts(summary) else [])]
     rows = [[label(r), r["n"] if r["n"] is not None else "–", *(cell(r, m) for m in summary["metrics"]), *verdict_cell(r, summary)] for r in summary["rows"]]
-    lines = ["## Headline", "Metric [95% bootstrap interval over samples]; higher is better.", markdown_table(header, rows)]
+    partial = [f"**Partial predictions:** {note}" for note in summary.get("partial", [])]
+    lines = ["## Headline", *partial, "Metric [95% bootstrap interval over samples]; higher is better.", markdown_table(header, rows)]
     if summary["differences"]:
         lines.append("\n".join(f"- {d}" for d in summary["differences"]))
     return "\n\n".join(lines)

@@ -5,9 +5,11 @@ from pathlib import Path
 import click
 
 from pipelines.cli.options import (
+    PORT,
     gpu_option,
     note_departure,
     parse_overrides,
+    reads_datasets,
     set_option,
     task_option,
 )
@@ -44,6 +46,7 @@ def latest_adapter(task, otherwise: str) -> Path:
 @click.option("--resume", "resume_run", type=click.Path(path_type=Path, file_okay=False, exists=True), help="An interrupted run folder to continue from its last checkpoint.")
 @click.option("--allow-changed-data", is_flag=True, help="With --resume: continue although the datasets were rebuilt since.")
 @set_option("max_steps=10")
+@reads_datasets
 def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides):
     """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder.
 
@@ -71,6 +74,7 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides)
 @click.option("--model", "-m", help="Base model for --base-only without an adapter ('tiny' allowed).")
 @allow_changed_data_option
 @set_option("max_new_tokens=32")
+@reads_datasets
 def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, overrides):
     """Generate validation predictions with LLaMA-Factory for the adapter and the base model.
 
@@ -147,6 +151,7 @@ JUDGE_SETTINGS = ("records", "max_items", "concurrency", "timeout_s", "max_token
 @click.option("--time-tolerance", type=click.FloatRange(min=0), help="Behavior: seconds apart an exact match may be (eval.time_tolerance_s).")
 @judge_options
 @allow_changed_data_option
+@reads_datasets
 def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_url, judge_model, judge_api_key_env, judge_refresh,
              allow_changed_data, **judge_settings):
     """Score predictions, print the headline table (and the judge's), and write metrics.json, report.md, report.html and plots.
@@ -175,7 +180,8 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
     overrides = {**eval_sets, **({"time_tolerance_s": time_tolerance} if time_tolerance is not None else {}), **({"judge": given} if given else {})}
-    report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides)
+    report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides,
+                      notify=lambda note: click.echo(f"Warning: {note}", err=True))
     print_report(report, f"{task.name}: headline metrics")
     click.echo(f"report: {report}")
     if judge is not None:
@@ -195,27 +201,31 @@ def check_judge(report: Path) -> None:
 
 @click.command("export")
 @click.option("--adapter", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, file_okay=False))
-def export_cmd(adapter, output):
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, file_okay=False), help="A new or empty folder (never a run's adapter/).")
+@click.option("--force", is_flag=True, help="Write into OUTPUT although it holds files (those of the same name are replaced).")
+def export_cmd(adapter, output, force):
     """Merge a LoRA adapter into its base model with llamafactory-cli export.
 
     Example: domaintune export --adapter runs/<run>/adapter -o exports/telecom
     """
     from pipelines.run.export import export
 
-    click.echo(export(adapter, output))
+    click.echo(export(adapter, output, force))
 
 
 @click.command("webui")
-@click.option("--port", default=7860, show_default=True)
+@click.option("--port", default=7860, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
+@reads_datasets
 def webui_cmd(port, host):
     """LLaMA-Factory's web UI, with dataset_info/ as its data directory.
 
     Example: domaintune webui --port 7860
     """
+    from pipelines.run.ports import check_port
     from pipelines.run.webui import webui
 
+    check_port(host, port)
     raise SystemExit(webui(port, host))
 
 
@@ -224,7 +234,7 @@ def webui_cmd(port, host):
 @click.option("--adapter", type=click.Path(path_type=Path, file_okay=False, exists=True), help="A run's adapter/ dir; default: the task's latest run.")
 @click.option("--base-only", is_flag=True, help="Serve the base model instead of a trained run.")
 @click.option("--model", "-m", help="Base model for --base-only ('tiny' allowed); default: the task's.")
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
 @click.option("--name", help="Model name clients ask for; default: the task's name.")
 def serve_cmd(task, adapter, base_only, model, port, host, name):
@@ -232,7 +242,10 @@ def serve_cmd(task, adapter, base_only, model, port, host, name):
 
     Example: domaintune serve --task restaurant --port 8000   (then: --judge-base-url http://127.0.0.1:8000/v1)
     """
+    from pipelines.run.ports import check_port
     from pipelines.run.serve import serve
+
+    check_port(host, port)
 
     if adapter is None and not base_only:
         adapter = latest_adapter(task, "pass --adapter, or use --base-only")

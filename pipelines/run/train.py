@@ -130,6 +130,11 @@ def resume(task: Task, run: RunLayout, overrides: dict | None = None, allow_chan
     """
     if not run.train_recipe.exists():
         raise DomaintuneError(f"{run.root}: not a run folder (no {run.train_recipe.name}); runs are under {relative(run.root.parent)}")
+    recipe = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))
+    trained_on = str(recipe.get("dataset"))
+    if trained_on != task.dataset_name("train"):
+        other = trained_on.removesuffix("_train")  # Task.dataset_name
+        raise DomaintuneError(f"{run.root}: a run of task {other} (it trains on {trained_on}), not of {task.name}; resume it with --task {other}")
     state = run.state()
     if state == "done":
         raise DomaintuneError(f"{run.root}: training finished already (status done); start a new run with `domaintune train --task {task.name}`")
@@ -140,7 +145,6 @@ def resume(task: Task, run: RunLayout, overrides: dict | None = None, allow_chan
     if checkpoint is None:
         raise DomaintuneError(f"{run.root}: no checkpoint saved under {run.adapter} yet, so nothing to resume; start again with `domaintune train --task {task.name}`")
     check_unchanged(run.datasets, task.name, allow_changed_data)
-    recipe = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))
     recipe.update(overrides or {})
     recipe["resume_from_checkpoint"] = relative(checkpoint)
     header = f"# {relative(run.train_recipe)} resumed from {relative(checkpoint)}\n# Run:  domaintune train --task {task.name} --resume {relative(run.root)}\n"
