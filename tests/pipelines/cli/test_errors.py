@@ -171,5 +171,5 @@ def test_a_record_over_the_size_limit_is_refused_with_its_size(runner, tmp_path,
     long_answer = tmp_path / "qa.json"
     long_answer.write_text(json.dumps([records[0], {**records[0], "output": "答" * 40}], ensure_ascii=False), encoding="utf-8")
     # {"instruction": "问", "input": "", "output": "答" x 40}: 49 bytes + 40 x 3 bytes of UTF-8
-    with pytest.raises(RecordError, match=r"qa.json: record 1: -: 169 bytes, over the limit of 100 bytes"):
+    with pytest.raises(RecordError, match=r"qa.json: record 2: -: 169 bytes, over the limit of 100 bytes"):
         build_task(load_task_file(tmp_path / "telecom.yaml"), [long_answer], dataset_dir=tmp_path / "datasets")

@@ -63,7 +63,7 @@ def test_a_record_over_the_limit_is_refused_with_its_size(tmp_path):
     array = tmp_path / "x.json"
     array.write_text(f"[{small}, {big}]", encoding="utf-8")
     with record_limit(100):
-        for path, location in ((jsonl, "line 2"), (array, "record 1")):
+        for path, location in ((jsonl, "line 2"), (array, "record 2")):
             with pytest.raises(RecordError) as caught:
                 list(iter_json_records(path))
             assert str(caught.value).startswith(f"{path}: {location}: -: 132 bytes, over the limit of 100 bytes for one record")
