@@ -73,7 +73,7 @@ def check_labels(rows: list[dict], records: list[dict], source: str) -> None:
     for index, (row, record) in enumerate(zip(rows, records)):
         if strip_think(row["label"]).split() != record["output"].split():
             raise RecordError(source, f"line {index + 1}", "label",
-                              f"is not the output of validation record {index}; predict again after `domaintune data`")
+                              f"is not the output of validation record {index + 1}; predict again after `domaintune data`")
 
 
 def coverage_note(path: Path, val_rows: int, val_records: int) -> str | None:

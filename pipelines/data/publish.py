@@ -84,7 +84,7 @@ def _array_chunks(path: Path, records: Iterable[dict], keys: set[str]) -> Iterat
         try:
             yield (("," if index else "") + "\n  " + text).encode("utf-8")
         except UnicodeEncodeError:
-            raise DomaintuneError(f"{path.name}: record {index}: {_surrogate_field(record)}: lone surrogate (not valid Unicode); fix it in the input") from None
+            raise DomaintuneError(f"{path.name}: record {index + 1}: {_surrogate_field(record)}: lone surrogate (not valid Unicode); fix it in the input") from None
     yield b"\n]\n" if index >= 0 else b"]\n"
 
 

@@ -97,7 +97,7 @@ def test_report_chart_and_offenders_file(inp):
 
 def test_predictions_of_another_build_are_refused(inp):
     inp.predictions["adapter"][1]["label"] = "别的回答"
-    with pytest.raises(RecordError, match=r"adapter.jsonl: line 2: label: is not the output of validation record 1"):
+    with pytest.raises(RecordError, match=r"adapter.jsonl: line 2: label: is not the output of validation record 2"):
         evaluate(inp)
 
 

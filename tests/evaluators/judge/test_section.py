@@ -127,5 +127,5 @@ def test_max_items_limits_the_cost(inp, config, fake_judge):
 def test_predictions_from_another_dataset_build_are_refused(inp, config):
     inp.predictions["adapter"][1] = {**inp.predictions["adapter"][1], "label": "别的回答"}
     inp.sources["adapter"] = "run/predict/adapter/generated_predictions.jsonl"
-    with pytest.raises(DomaintuneError, match=r"generated_predictions.jsonl: line 2: label: is not the output of validation record 1"):
+    with pytest.raises(DomaintuneError, match=r"generated_predictions.jsonl: line 2: label: is not the output of validation record 2"):
         judge_section(inp, config)
