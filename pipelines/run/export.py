@@ -6,7 +6,7 @@ import yaml
 
 from pipelines.core.atomic import write_text
 from pipelines.core.layout import RunLayout
-from pipelines.core.models import base_model_of
+from pipelines.core.models import base_model_of, weights_or_id
 from pipelines.core.paths import relative
 from pipelines.run.launch import run_llamafactory
 
@@ -19,7 +19,7 @@ def template_of(adapter: Path) -> str | None:
 
 def export(adapter: Path, out_dir: Path) -> Path:
     config = {
-        "model_name_or_path": base_model_of(adapter),
+        "model_name_or_path": weights_or_id(base_model_of(adapter)),
         "adapter_name_or_path": relative(adapter),
         "finetuning_type": "lora",
         "export_dir": relative(out_dir),
