@@ -44,6 +44,7 @@ class Listing:
     revision: str
     commit: str | None  # the commit the revision pointed at, where the hub says (Hugging Face)
     files: tuple[RemoteFile, ...]
+    endpoint: str = ""  # where the listing came from; the files are fetched from there too
 
     @property
     def total_bytes(self) -> int:
@@ -87,25 +88,29 @@ def _modelscope_endpoint() -> str:
     return HubConfig().endpoint
 
 
-def _modelscope_api():
-    from modelscope_hub import HubApi
+def _modelscope_api(endpoint: str | None = None):
+    from modelscope_hub import HubApi, HubConfig
 
     # Its retries are logged as warnings, a screenful offline; the one line that matters is ours.
     for name in ("modelscope", "modelscope_hub"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    return HubApi()
+    # A fresh config: the client's default one is read once per process, and MODELSCOPE_ENDPOINT may have changed.
+    return HubApi(config=HubConfig(endpoint=endpoint))
 
 
 def _modelscope_listing(model_id: str) -> Listing:
-    from modelscope_hub import HubApi
-    from modelscope_hub.errors import AuthenticationError, NetworkError, NotExistError, PermissionDeniedError
+    from modelscope_hub.errors import (
+        AuthenticationError,
+        NetworkError,
+        NotExistError,
+        PermissionDeniedError,
+    )
 
     probe("ModelScope", _modelscope_endpoint())
-    api = _modelscope_api()
     try:
         # modelscope.cn first, then modelscope.ai, unless an endpoint is configured (the client's own rule).
-        api = HubApi(endpoint=api.resolve_endpoint_for_read(model_id))
-        files = api.list_repo_files(model_id, "model", revision="master")
+        endpoint = _modelscope_api().resolve_endpoint_for_read(model_id)
+        files = _modelscope_api(endpoint).list_repo_files(model_id, "model", revision="master")
     except NotExistError:
         raise HubUnavailable(f"ModelScope has no model {model_id}") from None
     except (AuthenticationError, PermissionDeniedError) as exc:
@@ -113,7 +118,7 @@ def _modelscope_listing(model_id: str) -> Listing:
     except NetworkError as exc:
         raise HubUnavailable(f"ModelScope ({_modelscope_endpoint()}) cannot be reached ({_first_line(exc)})") from None
     blobs = tuple(RemoteFile(f.path, f.size, f.sha256) for f in files if not f.is_dir)
-    return Listing("modelscope", model_id, "master", None, blobs)
+    return Listing("modelscope", model_id, "master", None, blobs, endpoint)
 
 
 def _modelscope_fetch(listing: Listing, folder: Path) -> None:
@@ -133,7 +138,7 @@ def _modelscope_fetch(listing: Listing, folder: Path) -> None:
     file_list = [{"Path": f.path, "Size": f.size, "Sha256": f.sha256, "Type": "blob"} for f in listing.files]
     try:
         with bar:
-            _modelscope_api().download_repo(
+            _modelscope_api(listing.endpoint).download_repo(
                 listing.model_id, "model", revision=listing.revision, local_dir=folder, file_list=file_list, progress_callbacks=[Progress]
             )
     except HubError as exc:
@@ -143,18 +148,25 @@ def _modelscope_fetch(listing: Listing, folder: Path) -> None:
 # ------------------------------------------------------------------------------------------------------- Hugging Face
 
 def _hf_endpoint() -> str:
+    import os
+
     from huggingface_hub import constants
 
-    return constants.ENDPOINT
+    # The client reads HF_ENDPOINT once, when it is imported; read it now, as for ModelScope.
+    return os.environ.get("HF_ENDPOINT", constants.ENDPOINT).rstrip("/")
 
 
 def _hf_listing(model_id: str) -> Listing:
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+    )
 
     probe("Hugging Face", _hf_endpoint())
     try:
-        info = HfApi().model_info(model_id, revision="main", files_metadata=True, timeout=PROBE_TIMEOUT_S * 2)
+        info = HfApi(endpoint=_hf_endpoint()).model_info(model_id, revision="main", files_metadata=True, timeout=PROBE_TIMEOUT_S * 2)
     except GatedRepoError:
         raise HubUnavailable(f"Hugging Face gates {model_id}: accept its licence on the model page and log in (hf auth login)") from None
     except RepositoryNotFoundError:
@@ -167,7 +179,7 @@ def _hf_listing(model_id: str) -> Listing:
         RemoteFile(s.rfilename, s.lfs.size if s.lfs else (s.size or 0), s.lfs.sha256 if s.lfs else None, None if s.lfs else s.blob_id)
         for s in info.siblings or ()
     )
-    return Listing("huggingface", model_id, "main", info.sha, files)
+    return Listing("huggingface", model_id, "main", info.sha, files, _hf_endpoint())
 
 
 def _hf_fetch(listing: Listing, folder: Path) -> None:
@@ -178,7 +190,7 @@ def _hf_fetch(listing: Listing, folder: Path) -> None:
 
     try:
         # Its own bar shows bytes and rate; the commit pins what was listed, so the files match the checksums.
-        snapshot_download(listing.model_id, revision=listing.commit, local_dir=folder)
+        snapshot_download(listing.model_id, revision=listing.commit, local_dir=folder, endpoint=listing.endpoint)
     except (HfHubHTTPError, OSError) as exc:
         raise DomaintuneError(f"Hugging Face download of {listing.model_id} failed ({type(exc).__name__}: {_first_line(exc)})") from None
     # The client checks no checksum; these are the hub's: sha256 of LFS files, git's blob id of the others.
@@ -200,7 +212,7 @@ def checksum_problem(path: Path, remote: RemoteFile) -> str | None:
     if remote.sha256:
         digest = hashlib.sha256()
     elif remote.git_sha1:
-        digest = hashlib.sha1(f"blob {size}\0".encode())  # noqa: S324 - git's object id, not a security hash
+        digest = hashlib.sha1(f"blob {size}\0".encode())
     else:
         return None
     with open(path, "rb") as f:

@@ -144,14 +144,12 @@ def _factors(row: MeasuredRun, plan: Plan, arch: Architecture, tier: GpuTier, ti
     row_flops, flops = training_flops_per_token(row_arch, row.method), training_flops_per_token(arch, plan.estimate.method)
     row_batching = Batching(plan.batching.lengths, row.batch, row.packing, row.gradient_checkpointing)
     this_card, row_card = tier.tflops * tier.devices, card.tflops * card.devices
+    ours = _batching(plan.per_device_train_batch_size, plan.gradient_accumulation_steps, plan.packing, plan.gradient_checkpointing)
+    theirs = _batching(row.batch, row.accumulation, row.packing, row.gradient_checkpointing)
     return {
         "model": (row_flops / flops, f"{row_flops / 1e9:.3g} / {flops / 1e9:.3g} GFLOP per token"),
         "card": (this_card / row_card, f"{this_card:g} / {row_card:g} TFLOPS"),
-        "batching": (
-            plan.batching.speed / row_batching.speed,
-            f"{_batching(plan.per_device_train_batch_size, plan.gradient_accumulation_steps, plan.packing, plan.gradient_checkpointing)} "
-            f"vs {_batching(row.batch, row.accumulation, row.packing, row.gradient_checkpointing)}",
-        ),
+        "batching": (plan.batching.speed / row_batching.speed, f"{ours} vs {theirs}"),
     }
 
 
