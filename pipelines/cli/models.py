@@ -50,9 +50,13 @@ def download_cmd(model, hub):
     Offline machine: run it where the hub is reachable, then copy models/Qwen/Qwen2.5-1.5B-Instruct across.
     """
     from pipelines.core.download import download
-    from pipelines.core.hubs import DEFAULT_HUB
+    from pipelines.core.errors import DomaintuneError
+    from pipelines.core.hubs import DEFAULT_HUB, HubUnavailable
 
-    click.echo(download(model, hub or DEFAULT_HUB, on_listing=announce_download))
+    try:
+        click.echo(download(model, hub or DEFAULT_HUB, on_listing=announce_download))
+    except HubUnavailable as exc:
+        raise DomaintuneError(f"cannot download {model}: {exc}") from None
 
 
 COMMANDS = (tiny_model_cmd, download_cmd)

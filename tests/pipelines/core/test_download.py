@@ -120,7 +120,7 @@ def test_a_file_that_does_not_match_the_listed_checksum_is_refused(hub):
 def test_a_model_the_hub_does_not_have_is_refused_in_one_line(hub):
     result = CliRunner().invoke(cli, ["download", "--model", "Qwen/No-Such-Model"])
     assert result.exit_code == 1
-    assert result.output.strip() == "Error: ModelScope has no model Qwen/No-Such-Model"
+    assert result.output.strip() == "Error: cannot download Qwen/No-Such-Model: ModelScope has no model Qwen/No-Such-Model"
     assert not models_dir().exists()
 
 
@@ -129,7 +129,7 @@ def test_an_unreachable_hub_is_refused_in_one_line_and_leaves_nothing(tmp_path, 
     monkeypatch.setenv("MODELSCOPE_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
     result = CliRunner().invoke(cli, ["download", "--model", MODEL])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: ModelScope (http://127.0.0.1:") and "cannot be reached (ConnectError" in result.output
+    assert result.output.startswith(f"Error: cannot download {MODEL}: ModelScope (http://127.0.0.1:") and "cannot be reached (ConnectError" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not workspace().exists()
 
