@@ -97,11 +97,11 @@ def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, 
 
     if adapter is None and not (base_only and model):
         adapter = latest_adapter(task, "pass --adapter")
+    warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
     if adapter is None:
         model = weights_for(task, model, hub, no_download)
     else:
         resolve_base(adapter, hub_of(task, hub), not no_download)
-    warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
     for variant, path in predict(task, adapter, variants, model, overrides).items():
         click.echo(f"{variant}: {path}")
