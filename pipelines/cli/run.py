@@ -175,14 +175,16 @@ def export_cmd(adapter, output, hub, no_download):
 @click.command("webui")
 @click.option("--port", default=7860, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
-def webui_cmd(port, host):
-    """LLaMA-Factory's web UI, with dataset_info/ as its data directory.
+@hub_option()
+def webui_cmd(port, host, hub):
+    """LLaMA-Factory's web UI, with dataset_info/ as its data directory; models picked in it come from --hub.
 
     Example: domaintune webui --port 7860
     """
+    from pipelines.core.hubs import DEFAULT_HUB
     from pipelines.run.webui import webui
 
-    raise SystemExit(webui(port, host))
+    raise SystemExit(webui(port, host, hub or DEFAULT_HUB))
 
 
 @click.command("serve")

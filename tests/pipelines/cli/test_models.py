@@ -106,3 +106,15 @@ def test_a_real_model_on_the_cpu_tier_comes_with_advice(offline, long_telecom_sa
     tiny = CliRunner().invoke(cli, ["recipe", "--task", "telecom", "--gpu", "cpu", "--model", "tiny"])
     assert tiny.exit_code == 0, tiny.output
     assert "Expected training time on cpu" in tiny.output and "Advice:" not in tiny.output
+
+
+@pytest.mark.parametrize(("args", "switch"), [([], "1"), (["--hub", "huggingface"], "0")])
+def test_models_picked_in_the_web_ui_come_from_the_chosen_hub(offline, monkeypatch, args, switch):
+    # The UI has no model of its own: it downloads the one picked in it, where LLaMA-Factory's USE_MODELSCOPE_HUB says.
+    from pipelines.run import webui as webui_module
+
+    seen = {}
+    monkeypatch.setattr(webui_module, "run_child", lambda command, env, cwd: seen.update(env) or 0)
+    result = CliRunner().invoke(cli, ["webui", *args])
+    assert result.exit_code == 0, result.output
+    assert seen["USE_MODELSCOPE_HUB"] == switch
