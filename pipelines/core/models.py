@@ -17,7 +17,7 @@ from pipelines.core.download import download as fetch_model
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.hubs import DEFAULT_HUB, HubUnavailable, Listing, get_hub
 from pipelines.core.layout import RunLayout
-from pipelines.core.paths import models_dir, relative
+from pipelines.core.paths import REPO_ROOT, models_dir, relative
 from pipelines.core.tasks import Task
 from pipelines.core.tiny_model import ensure_tiny_model
 
@@ -62,13 +62,15 @@ def resolve_model(
     if requested == TINY:
         return ModelChoice(relative(ensure_tiny_model(family_of(task.model["template"]))), model, {"model": "tiny (random weights, built here)"})
     path = local_weights(requested, hub_of(task, hub), download, on_listing)
-    return ModelChoice(path, model, provenance_of(Path(path), requested))
+    return ModelChoice(path, model, provenance_of(REPO_ROOT / path, requested))  # `path` may be relative to the checkout
 
 
 def local_weights(model: str, hub: str = DEFAULT_HUB, download: bool = True, on_listing: Callable[[Listing], None] = lambda listing: None) -> str:
     """A directory holding `model`: the model itself when it is one, its complete copy in models/, or a fresh download."""
-    if Path(model).is_dir():
-        return str(Path(model).resolve())
+    # Recipes and adapters name local models relative to the checkout, where LLaMA-Factory runs (paths.relative).
+    for folder in (Path(model), REPO_ROOT / model):
+        if folder.is_dir():
+            return str(folder.resolve())
     if Path(model).is_absolute() or model.startswith("."):
         raise DomaintuneError(f"model directory {model} does not exist")
     copy = local_copy(check_model_id(model))
