@@ -7,7 +7,12 @@ import pytest
 
 from pipelines.core.download import local_copy
 from pipelines.core.errors import DomaintuneError
-from pipelines.core.models import planned_model, resolve_base, resolve_model, weights_or_id
+from pipelines.core.models import (
+    planned_model,
+    resolve_base,
+    resolve_model,
+    weights_or_id,
+)
 from pipelines.core.paths import WORKSPACE_ENV, models_dir, relative
 from pipelines.core.tasks import load_task
 
