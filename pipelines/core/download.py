@@ -5,7 +5,7 @@ there and checked, so a folder named like a model is always a whole one. Only on
 time (a file lock beside it); under that lock any partial folder of the model is left by a process that is gone:
 
 - a failed download (the network dropped, the hub erred) or Ctrl-C keeps its partial folder, and the next download
-  of the model resumes it (complete files are kept, an incomplete one continues with an HTTP Range request);
+  of the model resumes it (complete files are kept; pipelines/core/hubs.py says what each client does with the rest);
 - SIGTERM (a service manager, `kill`) removes it: the download was stopped, not interrupted;
 - SIGKILL cannot be caught: its partial folder is resumed by the next download like a failed one, and the
   `.<name>.partial-*` folders of earlier versions, which cannot be resumed, are removed.

@@ -2,8 +2,8 @@
 and Hugging Face, as LLaMA-Factory's USE_MODELSCOPE_HUB chooses between them.
 
 Each hub answers two questions: what files a model has at a revision (`listing`: sizes, checksums, the commit), and
-fetch them into a folder (`fetch`). Both clients resume a file left incomplete in that folder with an HTTP Range
-request. Their endpoints follow their own variables: MODELSCOPE_ENDPOINT (or the older MODELSCOPE_DOMAIN) and
+fetch them into a folder (`fetch`), skipping the files already complete there. ModelScope's client also resumes a
+file left incomplete with an HTTP Range request; Hugging Face's (1.x) fetches such a file again. Their endpoints follow their own variables: MODELSCOPE_ENDPOINT (or the older MODELSCOPE_DOMAIN) and
 HF_ENDPOINT (e.g. a mirror).
 
 Offline, the clients differ: ModelScope's retries its file listing with back-off (7 s here with no DNS, 26 s for a

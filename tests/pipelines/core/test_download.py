@@ -26,6 +26,8 @@ from pipelines.core.errors import DomaintuneError
 from pipelines.core.hubs import Listing, RemoteFile, checksum_problem
 from pipelines.core.paths import WORKSPACE_ENV, models_dir, workspace
 
+from .conftest import git_blob_id
+
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 MODEL = "Qwen/Loopback-Model"
 WEIGHTS = bytes(range(256)) * 8192  # 2 MiB
@@ -176,3 +178,46 @@ def test_hub_checksums_sha256_and_git_blob_ids(tmp_path):
     assert checksum_problem(path, RemoteFile("f", 7, sha256=sha256)) == "has 6 bytes, the hub lists 7"
     assert checksum_problem(tmp_path / "missing", RemoteFile("missing", 1)) == "is missing"
 
+
+
+@pytest.fixture
+def hf(huggingface_hub_server, tmp_path, monkeypatch):
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "workspace"))
+    huggingface_hub_server.add(MODEL, dict(FILES))
+    return huggingface_hub_server
+
+
+def test_hugging_face_downloads_are_pinned_to_the_listed_commit_and_checked(hf):
+    target = download(MODEL, "huggingface")
+    assert {p.name: p.read_bytes() for p in target.iterdir() if p.name != RECORD_FILE} == FILES  # no .cache left
+    record = json.loads((target / RECORD_FILE).read_text())
+    assert (record["hub"], record["revision"], record["commit"]) == ("huggingface", "main", hf.commit)
+    # LFS files by their sha256, the others by git's blob id, as the hub lists them.
+    assert record["files"] == {"config.json": git_blob_id(FILES["config.json"]),
+                               "model.safetensors": hashlib.sha256(WEIGHTS).hexdigest()}
+
+
+def test_hugging_face_files_that_do_not_match_the_listed_checksum_are_refused(hf):
+    hf.listed_sha256["model.safetensors"] = hashlib.sha256(b"other weights").hexdigest()
+    with pytest.raises(DomaintuneError, match=r"Hugging Face download of Qwen/Loopback-Model: model\.safetensors does not match the hub's checksum"):
+        download(MODEL, "huggingface")
+    assert not local_copy(MODEL).exists()
+
+
+def test_hugging_face_downloads_keep_complete_files_after_ctrl_c(hf):
+    # huggingface_hub 1.x resumes by whole files: an incomplete one is its own temporary file, removed when it stops.
+    hf.stall.add("model.safetensors")
+    process = start_download("--hub", "huggingface")
+    assert hf.stalled.wait(60), process.communicate()
+    deadline = time.monotonic() + 60
+    while ("config.json", None) not in hf.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # config.json is written and recorded before the signal comes
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert (partial_of(local_copy(MODEL)) / "config.json").read_bytes() == FILES["config.json"]
+    result = subprocess.run([DOMAINTUNE, "download", "--model", MODEL, "--hub", "huggingface"], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (local_copy(MODEL) / "model.safetensors").read_bytes() == WEIGHTS
+    assert hf.requests.count(("config.json", None)) == 1 and hf.requests.count(("model.safetensors", None)) == 2
