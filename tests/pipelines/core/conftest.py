@@ -50,7 +50,7 @@ class LoopbackHub:
 
 
 def git_blob_id(body: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()  # noqa: S324 - git's object id
+    return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
 
 
 class _Handler(BaseHTTPRequestHandler):
