@@ -73,8 +73,8 @@ class TrainingTime:
     def tokens(self) -> float | None:
         if self.tokens_per_epoch is None:
             return None
-        total = self.tokens_per_epoch * self.epochs
-        return min(total, self.max_steps * self.tokens_per_step) if self.max_steps else total
+        # The Trainer's max_steps replaces the epochs, fewer or more, as it does num_train_epochs.
+        return self.max_steps * self.tokens_per_step if self.max_steps else self.tokens_per_epoch * self.epochs
 
     @property
     def seconds(self) -> float | None:
@@ -83,13 +83,13 @@ class TrainingTime:
         return self.tokens / self.throughput.tokens_per_s
 
     def limited(self, max_steps: int | None) -> "TrainingTime":
-        """The same run stopped after `max_steps` optimizer steps (LLaMA-Factory's max_steps, when set)."""
+        """The same run trained for `max_steps` optimizer steps instead of its epochs (LLaMA-Factory's max_steps, when set)."""
         return replace(self, max_steps=max_steps) if isinstance(max_steps, int) and max_steps > 0 else self
 
     def line(self) -> str:
         if self.tokens_per_epoch is None:
             return f"Expected training time on {self.tier}: unknown until `domaintune data` measures the training set's token lengths."
-        if self.max_steps and self.tokens < self.tokens_per_epoch * self.epochs:
+        if self.max_steps:
             work = f"max_steps {self.max_steps} x {self.tokens_per_step:,.0f} tokens per step = {self.tokens:,.0f} tokens"
         else:
             work = f"{self.tokens_per_epoch:,.0f} tokens per epoch x {self.epochs:g} epochs = {self.tokens:,.0f} tokens"

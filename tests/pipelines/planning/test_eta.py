@@ -66,7 +66,7 @@ def test_a_row_of_another_card_is_scaled_by_peak_tflops_and_said_to_be_an_estima
     assert "x0.167 card (165.2 / 989 TFLOPS)" in result.line() and "x1 model" in result.line() and "x1 batching" in result.line()
 
 
-def test_max_steps_caps_the_tokens_trained():
+def test_max_steps_replaces_the_epochs():
     plan = plan_on("4090")
     result = timing("4090", [row_like(plan, "NVIDIA H200 (1 GPU)", 1000.0)], plan)
     # Per optimizer step: 2 packed rows x 5 samples x 200 tokens x 2 accumulation steps = 4,000 tokens.
@@ -75,7 +75,7 @@ def test_max_steps_caps_the_tokens_trained():
     limited = result.limited(10)
     assert limited.tokens == pytest.approx(40_000)
     assert "max_steps 10 x 4,000 tokens per step = 40,000 tokens" in limited.line()
-    assert result.limited(None) == result and result.limited(1000).tokens == 60_000
+    assert result.limited(None) == result and result.limited(1000).tokens == 4_000_000  # past 3 epochs, as the Trainer goes
 
 
 def test_without_a_usable_row_or_statistics_the_time_is_unknown_and_says_why():
