@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from pipelines.cli.models import announce_download, hub_option, no_download_option
 from pipelines.cli.options import (
     PORT,
     gpu_option,
@@ -15,6 +16,7 @@ from pipelines.cli.options import (
 )
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
+from pipelines.core.models import hub_of, resolve_base, resolve_model
 
 allow_changed_data_option = click.option(
     "--allow-changed-data", is_flag=True, help="Go on although the datasets were rebuilt since the run trained (the report says so)."
@@ -28,6 +30,15 @@ def warn_if_changed(task, run: RunLayout | None, allow_changed_data: bool) -> No
     note = check_unchanged(run.datasets, task.name, allow_changed_data) if run else None
     if note:
         click.echo(f"Warning: {note}", err=True)
+
+
+def inform(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def weights_for(task, model: str | None, hub: str | None, no_download: bool) -> str:
+    """The model's directory (downloaded first when it must be), before any run folder is made."""
+    return resolve_model(task, model, hub, not no_download, on_listing=announce_download).path
 
 
 def latest_adapter(task, otherwise: str) -> Path:
@@ -45,16 +56,19 @@ def latest_adapter(task, otherwise: str) -> Path:
 @click.option("--ray", is_flag=True, help="Launch through LLaMA-Factory's Ray path instead of torchrun.")
 @click.option("--resume", "resume_run", type=click.Path(path_type=Path, file_okay=False, exists=True), help="An interrupted run folder to continue from its last checkpoint.")
 @click.option("--allow-changed-data", is_flag=True, help="With --resume: continue although the datasets were rebuilt since.")
+@hub_option()
+@no_download_option()
 @set_option("max_steps=10")
 @reads_datasets
-def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides):
+def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, hub, no_download, overrides):
     """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder.
 
+    A model not in models/ yet is downloaded first (ModelScope unless --hub says otherwise); offline, the command
+    stops at once and says how to copy the model in. The expected training time is printed before training starts.
     Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT on each node.
     Example: domaintune train --task telecom --gpu 4090
     After Ctrl-C: domaintune train --task telecom --resume runs/telecom-4090-20250101-120000
     """
-    from pipelines.core.models import resolve_model
     from pipelines.run.train import resume, train
 
     if resume_run is not None:
@@ -62,7 +76,8 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides)
     elif tier is None:
         raise click.UsageError("--gpu is required (except with --resume, which keeps the run's own)")
     else:
-        run = train(task, tier, resolve_model(task, model), ray, overrides, notify=note_departure)
+        weights = resolve_model(task, model, hub, not no_download, on_listing=announce_download)
+        run = train(task, tier, weights, ray, overrides, notify=note_departure, inform=inform)
     click.echo(f"adapter: {run.adapter}")
 
 
@@ -73,9 +88,11 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides)
 @click.option("--skip-base", is_flag=True, help="Only the adapter, not the base model.")
 @click.option("--model", "-m", help="Base model for --base-only without an adapter ('tiny' allowed).")
 @allow_changed_data_option
+@hub_option()
+@no_download_option()
 @set_option("max_new_tokens=32")
 @reads_datasets
-def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, overrides):
+def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, hub, no_download, overrides):
     """Generate validation predictions with LLaMA-Factory for the adapter and the base model.
 
     Example: domaintune predict --task telecom --adapter runs/telecom-4090-20250101-120000/adapter
@@ -85,6 +102,10 @@ def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, 
     if adapter is None and not (base_only and model):
         adapter = latest_adapter(task, "pass --adapter")
     warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
+    if adapter is None:
+        model = weights_for(task, model, hub, no_download)
+    else:
+        resolve_base(adapter, hub_of(task, hub), not no_download)
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
     for variant, path in predict(task, adapter, variants, model, overrides).items():
         click.echo(f"{variant}: {path}")
@@ -203,30 +224,37 @@ def check_judge(report: Path) -> None:
 @click.option("--adapter", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, file_okay=False), help="A new or empty folder (never a run's adapter/).")
 @click.option("--force", is_flag=True, help="Write into OUTPUT although it holds files (those of the same name are replaced).")
-def export_cmd(adapter, output, force):
+@hub_option()
+@no_download_option()
+def export_cmd(adapter, output, force, hub, no_download):
     """Merge a LoRA adapter into its base model with llamafactory-cli export.
 
     Example: domaintune export --adapter runs/<run>/adapter -o exports/telecom
     """
-    from pipelines.run.export import export
+    from pipelines.core.hubs import DEFAULT_HUB
+    from pipelines.run.export import check_output, export
 
+    check_output(adapter, output, force)  # before a download, not after it
+    resolve_base(adapter, hub or DEFAULT_HUB, not no_download)
     click.echo(export(adapter, output, force))
 
 
 @click.command("webui")
 @click.option("--port", default=7860, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
+@hub_option()
 @reads_datasets
-def webui_cmd(port, host):
-    """LLaMA-Factory's web UI, with dataset_info/ as its data directory.
+def webui_cmd(port, host, hub):
+    """LLaMA-Factory's web UI, with dataset_info/ as its data directory; models picked in it come from --hub.
 
     Example: domaintune webui --port 7860
     """
+    from pipelines.core.hubs import DEFAULT_HUB
     from pipelines.run.ports import check_port
     from pipelines.run.webui import webui
 
     check_port(host, port)
-    raise SystemExit(webui(port, host))
+    raise SystemExit(webui(port, host, hub or DEFAULT_HUB))
 
 
 @click.command("serve")
@@ -237,7 +265,9 @@ def webui_cmd(port, host):
 @click.option("--port", default=8000, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
 @click.option("--name", help="Model name clients ask for; default: the task's name.")
-def serve_cmd(task, adapter, base_only, model, port, host, name):
+@hub_option()
+@no_download_option()
+def serve_cmd(task, adapter, base_only, model, port, host, name, hub, no_download):
     """A trained run behind LLaMA-Factory's OpenAI-compatible API; Ctrl-C stops the whole server.
 
     Example: domaintune serve --task restaurant --port 8000   (then: --judge-base-url http://127.0.0.1:8000/v1)
@@ -249,6 +279,10 @@ def serve_cmd(task, adapter, base_only, model, port, host, name):
 
     if adapter is None and not base_only:
         adapter = latest_adapter(task, "pass --adapter, or use --base-only")
+    if base_only:
+        model = weights_for(task, model, hub, no_download)
+    else:
+        resolve_base(adapter, hub_of(task, hub), not no_download)
     name = name or task.name
     click.echo(f"serving http://{host}:{port}/v1 as model {name!r} (Ctrl-C stops it)")
     raise SystemExit(serve(task, None if base_only else adapter, model, host, port, name))

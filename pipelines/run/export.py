@@ -7,7 +7,7 @@ import yaml
 from pipelines.core.atomic import write_text
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import RunLayout
-from pipelines.core.models import base_model_of
+from pipelines.core.models import base_model_of, weights_or_id
 from pipelines.core.paths import relative
 from pipelines.run.launch import run_llamafactory
 
@@ -36,7 +36,7 @@ def export(adapter: Path, out_dir: Path, force: bool = False) -> Path:
     """Merge `adapter` into its base model in `out_dir`, which must be new or empty unless `force`."""
     check_output(adapter, out_dir, force)
     config = {
-        "model_name_or_path": base_model_of(adapter),
+        "model_name_or_path": weights_or_id(base_model_of(adapter)),
         "adapter_name_or_path": relative(adapter),
         "finetuning_type": "lora",
         "export_dir": relative(out_dir),

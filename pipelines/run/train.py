@@ -1,13 +1,18 @@
 """`domaintune train`: write the recipe into a new run folder (pipelines/core/layout.py) with provenance,
 then run LLaMA-Factory on it; `train --resume RUN` continues an interrupted run from its last checkpoint.
 
-The run's status.json follows it: running, then done, failed or interrupted (Ctrl-C / SIGTERM).
+The run's status.json follows it: running, then done, failed or interrupted (Ctrl-C / SIGTERM). Before training
+starts, `inform` hears the expected training time; after LLaMA-Factory's second trainer_log.jsonl entry, the
+measured tokens/s and the time left (pipelines/planning/eta.py). versions.json records the packages and which
+weights were trained (hub, revision, files digest: pipelines/core/models.py).
 """
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +28,7 @@ from pipelines.core.models import ModelChoice
 from pipelines.core.paths import relative
 from pipelines.core.tasks import Task
 from pipelines.data.fingerprint import check_unchanged, dataset_hashes
+from pipelines.planning.eta import LogPoint, TrainingTime, corrected_eta
 from pipelines.planning.recipe import training_recipe
 from pipelines.run.launch import DISTRIBUTED_ENV, run_llamafactory
 
@@ -76,9 +82,11 @@ def train(
     overrides: dict | None = None,
     quiet: bool = False,
     notify: Callable[[str], None] = lambda note: None,
+    inform: Callable[[str], None] | None = None,
 ) -> RunLayout:
     """Train the task on the tier in a new run folder. `overrides` are LLaMA-Factory keys set last; `notify` hears,
-    before training starts, where the recipe leaves the task's settings to fit the tier (a lower LoRA rank, ...)."""
+    before training starts, where the recipe leaves the task's settings to fit the tier (a lower LoRA rank, ...);
+    `inform` the expected training time, then the time left as measured."""
     check_machine(tier, ray)
     datasets = dataset_hashes([task.dataset_name("train"), task.dataset_name("val")])
     run = RunLayout.new(task.name, tier.name)
@@ -89,12 +97,57 @@ def train(
         # LLaMA-Factory's Ray path starts one worker per device of every node Ray can see.
         recipe.sections["train"]["ray_num_workers"] = tier.devices * int(os.environ.get("NNODES", "1"))
     recipe.override(overrides)
+    timing = recipe.training_time.limited(recipe.args.get("max_steps"))
     recipe_file = recipe.write(run.train_recipe)
-    write_json(run.versions, package_versions())
+    write_json(run.versions, {**package_versions(), **model.provenance})
     write_json(run.datasets, datasets)
-    with tracked(run):
+    for line in timing.lines() if inform else ():
+        inform(line)
+    with tracked(run), measured_speed(run.trainer_log, timing, inform):
         run_llamafactory("train", recipe_file, run.train_log, launch_env(recipe.deepspeed is not None, ray), quiet)
     return run
+
+
+@contextmanager
+def measured_speed(trainer_log: Path, expected: TrainingTime, inform: Callable[[str], None] | None, poll_s: float = 2.0) -> Iterator[None]:
+    """While the block runs, watch LLaMA-Factory's trainer_log.jsonl; once it holds two entries, tell `inform` the
+    measured speed and the time left, once (the rate between the two leaves the first step's start-up out)."""
+    if inform is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(poll_s):
+            points = log_points(trainer_log)
+            if len(points) >= 2:
+                inform(corrected_eta(points[0], points[-1], expected.tokens_per_step).line(expected))
+                return
+
+    watcher = threading.Thread(target=watch, name="measured-speed", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def log_points(trainer_log: Path) -> list[LogPoint]:
+    """The entries of trainer_log.jsonl so far, one per step count (a line being written is skipped)."""
+    try:
+        lines = trainer_log.read_text(encoding="utf-8").split("\n")
+    except OSError:
+        return []
+    points: dict[int, LogPoint] = {}
+    for line in lines:
+        try:
+            point = LogPoint.from_entry(json.loads(line))
+        except ValueError:
+            continue
+        if point is not None and point.steps > 0:
+            points.setdefault(point.steps, point)
+    return sorted(points.values(), key=lambda p: p.steps)
 
 
 def write_status(run: RunLayout, state: str, detail: str = "") -> None:

@@ -4,7 +4,6 @@ import errno
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 
 from pipelines.cli.main import cli
 from pipelines.core.errors import DomaintuneError, RecordError
-from pipelines.core.models import base_model_of, download
+from pipelines.core.models import base_model_of
 from pipelines.core.paths import TASKS_DIR
 from pipelines.core.tasks import load_task_file
 from pipelines.data.build import build_task
@@ -90,30 +89,6 @@ def test_missing_glossary_at_scoring_time_is_a_record_error(tmp_path):
 
     with pytest.raises(RecordError, match=r"no_such_file.txt: file: -: cannot read"):
         load_glossary(tmp_path / "no_such_file.txt")
-
-
-def test_failed_download_leaves_nothing_in_models(monkeypatch, tmp_path):
-    # Issue 8 case 9: an empty models/<id> used to be left behind and taken for a model by later commands.
-    from pipelines.core import models
-
-    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path))
-
-    def half_then_fail(model_id, local_dir):
-        (local_dir / "model-00001-of-00002.safetensors").write_bytes(b"half")
-        raise DomaintuneError(f"cannot download {model_id} from ModelScope (ConnectionError: offline)")
-
-    monkeypatch.setattr(models, "_snapshot", half_then_fail)
-    with pytest.raises(DomaintuneError, match="cannot download"):
-        download("Qwen/Qwen2.5-0.5B-Instruct")
-    assert list((tmp_path / "models" / "Qwen").iterdir()) == []
-
-    def complete(model_id, local_dir):
-        (local_dir / "config.json").write_text("{}")
-
-    monkeypatch.setattr(models, "_snapshot", complete)
-    assert download("Qwen/Qwen2.5-0.5B-Instruct") == tmp_path / "models" / "Qwen" / "Qwen2.5-0.5B-Instruct"
-    assert [p.name for p in (tmp_path / "models" / "Qwen").iterdir()] == ["Qwen2.5-0.5B-Instruct"]
-    shutil.rmtree(tmp_path / "models")
 
 
 @pytest.mark.parametrize(

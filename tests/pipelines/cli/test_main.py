@@ -43,7 +43,7 @@ def test_download_offline_fails_with_one_line(runner, monkeypatch):
     monkeypatch.setenv("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9")
     result = runner.invoke(cli, ["download", "--model", "Qwen/Qwen2.5-0.5B-Instruct"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: cannot download Qwen/Qwen2.5-0.5B-Instruct from ModelScope (")
+    assert result.output.startswith("Error: cannot download Qwen/Qwen2.5-0.5B-Instruct: ModelScope (http://127.0.0.1:9) cannot be reached (")
     assert len(result.output.strip().splitlines()) == 1
 
 
