@@ -83,7 +83,8 @@ def scenario_table(inp: EvalInput) -> str:
     prompts = [e.record for e in CONVERTERS.get("alpaca").fn([inp.task.scenarios_path], {}, False).examples]
     header = ["场景 (scenario)", *[f"{v} answer" for v in variants], "reference"]
     rows = []
-    for i, prompt in enumerate(prompts):
+    # Predictions of the first N scenarios only (predict --set max_samples=N) fill the first N rows.
+    for i, prompt in enumerate(prompts[: min(len(inp.scenarios[v]) for v in variants)]):
         rows.append([cell(prompt["instruction"], 60), *[cell(inp.scenarios[v][i]["predict"]) for v in variants], cell(prompt["output"])])
     return markdown_table(header, rows)
 

@@ -10,6 +10,7 @@ from pipelines.behavior.loggen import (
     write_events,
     write_sample_set,
 )
+from pipelines.cli.endpoint import endpoint_of, endpoint_options
 from pipelines.core.tasks import load_task
 
 
@@ -44,14 +45,17 @@ def gen_logs(output, n_events, days, seed, personas, shuffle, sample_set):
 @click.option("--user", help="Whose events a .txt log holds; default: the file's stem.")
 @click.option("--task", "-t", default="behavior", show_default=True, help="Task whose prompt, template and options the adapter was trained with.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), help="Generation budget per prediction; default: the task's predict.max_new_tokens.")
-def dispatch(adapter, log, once, user, task, max_new_tokens):
+@endpoint_options(concurrency=False)
+def dispatch(adapter, log, once, user, task, max_new_tokens, endpoint, endpoint_model, endpoint_api_key_env, request_timeout):
     """Follow a live activity log and print the action a resource manager would take before each predicted next action.
 
     Example: domaintune dispatch --adapter runs/<run>/adapter --input live.jsonl --once
+    A served model deciding (the adapter gives the tokenizer): ... --endpoint http://127.0.0.1:8000/v1 --endpoint-model behavior
     """
     from pipelines.behavior.dispatch import decisions
 
-    for decision in decisions(adapter, log, load_task(task), once=once, user=user, max_new_tokens=max_new_tokens):
+    server = endpoint_of(endpoint, endpoint_model, endpoint_api_key_env, request_timeout)
+    for decision in decisions(adapter, log, load_task(task), once=once, user=user, max_new_tokens=max_new_tokens, endpoint=server):
         click.echo(decision.line())
 
 

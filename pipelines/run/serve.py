@@ -7,6 +7,9 @@ listens on 127.0.0.1 unless told otherwise and runs as its own process group, so
 
     domaintune serve --task restaurant --port 8000
     domaintune eval --task restaurant --judge-base-url http://127.0.0.1:8000/v1 --judge-model restaurant
+
+With `--engine vllm` (the default where vLLM imports and a CUDA device exists) the server is vLLM's
+(pipelines/run/vllm.py): the adapter answers to NAME, its base model to NAME-base.
 """
 
 from pathlib import Path
@@ -17,6 +20,7 @@ from pipelines.core.tasks import Task
 from pipelines.planning.recipe import THIS_FILE, ChatFormat, Recipe
 from pipelines.run.launch import llamafactory_cli, run_child
 from pipelines.run.predict import chat_of
+from pipelines.run.vllm import vllm_command, vllm_server
 
 
 def serve_recipe(task: Task, model_path: str, adapter: Path | None, chat: ChatFormat) -> Recipe:
@@ -33,7 +37,7 @@ def serve_recipe(task: Task, model_path: str, adapter: Path | None, chat: ChatFo
     })
 
 
-def serve(task: Task, adapter: Path | None, model: str | None, host: str, port: int, name: str) -> int:
+def serve(task: Task, adapter: Path | None, model: str | None, host: str, port: int, name: str, engine: str = "hf") -> int:
     """Run the API server until it exits or is stopped; returns its exit code."""
     if adapter is not None:
         trained = trained_weights(adapter)
@@ -42,6 +46,10 @@ def serve(task: Task, adapter: Path | None, model: str | None, host: str, port: 
         base = model_path = resolve_model(task, model).path
         run, adapter_path = RunLayout.new(task.name, "serve"), None
         run.root.mkdir(parents=True)
-    config = serve_recipe(task, model_path, adapter_path, chat_of(task, run, base)).write(run.serve_recipe)
+    chat = chat_of(task, run, base)
+    if engine == "vllm":
+        return run_child(vllm_command(vllm_server(run, model_path, adapter_path, chat, name, host, port)))
+    config = serve_recipe(task, model_path, adapter_path, chat).write(run.serve_recipe)
     env = {"API_HOST": host, "API_PORT": str(port), "API_MODEL_NAME": name}
     return run_child([llamafactory_cli(), "api", str(config)], env=env)
+
