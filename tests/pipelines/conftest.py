@@ -5,6 +5,7 @@ vLLM's `return_tokens_as_token_ids` logprobs; `GET /v1/models`. What it answers 
 a text, or (text, token ids, logprobs) when the request asks for logprobs. `faults` are served first, one per
 request, whatever the prompt: an HTTP status, or "slow" (answers after SLOW_S, past the tests' client timeout).
 After `answer_limit` answers every further request hangs until the server stops (an interruption to test).
+Run as a script (`python conftest.py MODEL,MODEL PORT`) it is a stand-in vLLM server process.
 """
 
 import json
@@ -19,18 +20,19 @@ SLOW_S = 2.5  # longer than the 1 s client timeout the tests give
 
 
 class FakeEngine:
-    def __init__(self, models=("m",)):
+    def __init__(self, models=("m",), port: int = 0):
         self.models = set(models)
         self.respond = lambda prompt_ids, index: f"answer {index}"
         self.faults: deque = deque()
         self.answer_limit: int | None = None
+        self.token_ids = True  # logprobs tokens spelt "token_id:<id>" (vLLM's return_tokens_as_token_ids); False: as text
         self.requests: list[dict] = []  # every request body, in arrival order (retries included)
         self.auth: list[str] = []
         self.answered = 0
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
         self.stopped = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self.handler())
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
 
@@ -45,7 +47,8 @@ class FakeEngine:
             text, ids, logprobs = answer if isinstance(answer, tuple) else (answer, None, None)
             choice = {"index": index, "text": text, "finish_reason": "stop", "logprobs": None}
             if body.get("logprobs"):
-                choice["logprobs"] = {"tokens": [f"token_id:{i}" for i in ids], "token_logprobs": logprobs,
+                tokens = [f"token_id:{i}" if self.token_ids else text for i in ids]
+                choice["logprobs"] = {"tokens": tokens, "token_logprobs": logprobs,
                                       "text_offset": [0] * len(ids), "top_logprobs": None}
             choices.append(choice)
             completion_tokens += len(ids) if ids else len(text.split()) + 1
@@ -122,3 +125,9 @@ def fake_engine():
     engine.stopped.set()
     engine.server.shutdown()
     engine.server.server_close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    FakeEngine(sys.argv[1].split(","), int(sys.argv[2])).server.serve_forever()
