@@ -29,6 +29,11 @@ def warn_if_changed(task, run: RunLayout | None, allow_changed_data: bool) -> No
         click.echo(f"Warning: {note}", err=True)
 
 
+def note_engine(line: str) -> None:
+    """Why predictions or a server use the engine they do, on stderr (stdout carries the files written)."""
+    click.echo(line, err=True)
+
+
 def latest_adapter(task, otherwise: str) -> Path:
     """The adapter of the task's latest finished run; without one, the error says to train first or `otherwise`."""
     run = RunLayout.latest(task.name)
@@ -84,7 +89,6 @@ def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, en
     domaintune predict --task telecom --endpoint http://127.0.0.1:8000/v1 --endpoint-model telecom
     """
     from pipelines.run.predict import predict, predict_from_endpoint
-    from pipelines.run.vllm import choose_engine
 
     server = endpoint_of(endpoint, endpoint_model, endpoint_api_key_env, request_timeout, concurrency)
     if server is not None and engine is not None:
@@ -98,11 +102,9 @@ def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, en
         variant = "base" if base_only else "adapter"
         click.echo(f"{variant}: {predict_from_endpoint(task, server, adapter, variant, model, overrides, output)}")
         return
-    engine, why = choose_engine(engine or "auto")
-    if why:
-        click.echo(why, err=True)
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
-    for variant, path in predict(task, adapter, variants, model, overrides, engine=engine, concurrency=concurrency).items():
+    outputs = predict(task, adapter, variants, model, overrides, engine=engine or "auto", concurrency=concurrency, notify=note_engine)
+    for variant, path in outputs.items():
         click.echo(f"{variant}: {path}")
 
 
@@ -195,16 +197,10 @@ def serve_cmd(task, adapter, base_only, model, port, host, name, engine):
     Example: domaintune serve --task restaurant --port 8000   (then: --judge-base-url http://127.0.0.1:8000/v1)
     """
     from pipelines.run.serve import serve
-    from pipelines.run.vllm import choose_engine
 
     if adapter is None and not base_only:
         adapter = latest_adapter(task, "pass --adapter, or use --base-only")
-    engine, why = choose_engine(engine or "auto")
-    if why:
-        click.echo(why, err=True)
-    name = name or task.name
-    click.echo(f"serving http://{host}:{port}/v1 as model {name!r} with {engine} (Ctrl-C stops it)")
-    raise SystemExit(serve(task, None if base_only else adapter, model, host, port, name, engine))
+    raise SystemExit(serve(task, None if base_only else adapter, model, host, port, name or task.name, engine or "auto", click.echo))
 
 
 COMMANDS = (train_cmd, predict_cmd, eval_cmd, export_cmd, webui_cmd, serve_cmd)

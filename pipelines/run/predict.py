@@ -12,6 +12,7 @@ three write the same rows from the same prompts and settings, so `eval` reads an
 
 import json
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from pipelines.planning.architectures import resolve_architecture
 from pipelines.planning.recipe import ChatFormat, Recipe, chat_format, predict_recipe
 from pipelines.run.endpoint_predict import predict_endpoint
 from pipelines.run.launch import run_llamafactory
-from pipelines.run.vllm import running, vllm_server
+from pipelines.run.vllm import choose_engine, running, vllm_server
 
 # Requests in flight to a vLLM server of our own: it batches them continuously, so more is faster up to its memory.
 VLLM_CONCURRENCY = 256
@@ -111,9 +112,14 @@ def predict(
     quiet: bool = False,
     engine: str = "hf",
     concurrency: int | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
-    """Generate predictions for each variant with `engine` (hf or vllm); returns variant -> generated_predictions.jsonl."""
+    """Generate predictions for each variant with `engine` (auto, hf or vllm: pipelines/run/vllm.py choose_engine;
+    `notify` hears why auto is hf); returns variant -> generated_predictions.jsonl."""
     source = source_of(task, adapter, variants, model)
+    engine, why = choose_engine(engine)
+    if why and notify:
+        notify(why)
     parts = segments(task, (overrides or {}).get("max_samples"))
     if engine == "vllm":
         return predict_vllm(task, source, variants, parts, overrides, concurrency or VLLM_CONCURRENCY)
