@@ -17,7 +17,7 @@ def endpoint_options(concurrency: bool):
     """--endpoint URL, --endpoint-model NAME, --endpoint-api-key-env NAME, --request-timeout S [, --concurrency N]."""
     options = [
         click.option("--endpoint", metavar="URL", help="An OpenAI-compatible server's base URL, e.g. http://127.0.0.1:8000/v1 "
-                     "(vLLM, SGLang, a hosted API): generate there instead of loading the model here."),
+                     "whose completions endpoint takes token ids (vLLM, SGLang): generate there instead of here."),
         click.option("--endpoint-model", metavar="NAME", help="The model name that server serves (required with --endpoint)."),
         click.option("--endpoint-api-key-env", default="ENDPOINT_API_KEY", show_default=True, metavar="NAME",
                      help="NAME of the environment variable holding the endpoint's API key; the key is never printed or written."),

@@ -1,4 +1,4 @@
-"""An OpenAI-compatible generation endpoint (vLLM, SGLang, `llamafactory-cli api`, a hosted API) and its `openai` clients.
+"""An OpenAI-compatible generation endpoint (vLLM, SGLang, a hosted API) and its `openai` clients.
 
 Retries are the `openai` client's own: 408/409/429/5xx, timeouts and dropped connections are retried `max_retries`
 times with exponential backoff (0.5 s doubling up to 8 s, jittered; a server's Retry-After is honoured). A refused

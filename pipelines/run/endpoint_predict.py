@@ -1,9 +1,11 @@
 """`domaintune predict --endpoint URL --endpoint-model NAME`: predictions from any OpenAI-compatible server.
 
-    domaintune serve --task trajectory --engine vllm --port 8000        # or SGLang, a hosted API, ...
+    domaintune serve --task trajectory --engine vllm --port 8000        # or SGLang, ...
     domaintune predict --task trajectory --endpoint http://127.0.0.1:8000/v1 --endpoint-model trajectory
 
-Each prompt is sent as the token ids LLaMA-Factory's do_predict would feed the model (pipelines/run/rendering.py)
+The server needs a completions endpoint that takes token-id prompts (vLLM and SGLang have one; chat-only
+servers such as `llamafactory-cli api` and most hosted APIs cannot promise the trained prompt and are refused by
+their own 4xx). Each prompt is sent as the token ids LLaMA-Factory's do_predict would feed the model (pipelines/run/rendering.py)
 to the completions endpoint, with do_predict's settings: greedy (temperature 0), or the task's temperature and
 top_p with LLaMA-Factory's top_k; its repetition penalty; `n` = samples_per_prompt answers per prompt; stopping
 at the tokens generate() stops at. The `openai` client sends them concurrently (at most `concurrency` in flight)
