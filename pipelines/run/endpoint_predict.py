@@ -135,9 +135,10 @@ async def ask_all(endpoint: Endpoint, request: dict, jobs: list[Job], journal: P
                     return job, exc
 
         tasks = [asyncio.ensure_future(ask(job)) for job in jobs]
+        waits = list(asyncio.as_completed(tasks))  # a list, so the progress bar knows the total
         try:
             with journal.open("a", encoding="utf-8") as out:
-                for next_done in progress(list(asyncio.as_completed(tasks)), f"predict {endpoint.model}", unit="prompt"):
+                for next_done in progress(waits, f"predict {endpoint.model}", unit="prompt"):
                     job, result = await next_done
                     if isinstance(result, openai.APIError):
                         failures[job.key] = endpoint.describe(result)
@@ -151,6 +152,8 @@ async def ask_all(endpoint: Endpoint, request: dict, jobs: list[Job], journal: P
                     out.flush()  # on disk before the next answer: an interruption loses at most the one in flight
                     answers[job.key] = answer
         finally:
+            for wait in waits:  # those a fatal error or an interruption left unawaited
+                wait.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
