@@ -217,7 +217,7 @@ def predict_endpoint(endpoint: Endpoint, args: dict, parts: list[dict], out_dir:
 
 
 def info(endpoint: Endpoint, engine: str, request: dict, jobs: list[Job], answers: dict, fetched: dict, rows: list, seconds: float) -> dict:
-    completion = [answers[job.key]["completion_tokens"] for job in jobs]
+    completion = [answers[job.key].get("completion_tokens") for job in jobs]
     this_run = sum(answer["completion_tokens"] or 0 for answer in fetched.values())
     return {
         "engine": engine,

@@ -211,3 +211,21 @@ def test_endpoint_and_engine_are_exclusive(here, fake_engine, tmp_path):
     assert result.exit_code == 2 and "give one of them" in result.output
     result = CliRunner().invoke(cli, ["predict", "--task", "telecom", "--endpoint", fake_engine.base_url])
     assert result.exit_code == 2 and "--endpoint URL needs --endpoint-model NAME" in result.output
+
+
+def test_rows_follow_the_segments_and_a_torn_journal_line_is_asked_again(tmp_path):
+    from pipelines.run.endpoint_predict import jobs_of, read_answers, request_of, rows_of
+    from pipelines.run.rendering import Rendered
+
+    generation = {"do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 50, "max_new_tokens": 8, "repetition_penalty": 1.0,
+                  "skip_special_tokens": True}
+    rendered = Rendered([[1], [1], [2]], ["p0", "p1", "s0"], ["l0", "l1", "m0"], generation, [9], None)
+    parts = [{"split": "val", "dataset": "v", "n": 4, "passes": 2}, {"split": "scenarios", "dataset": "s", "n": 1, "passes": 1}]
+    jobs = jobs_of(rendered, parts, request_of(rendered), "m")
+    assert [job.n for job in jobs] == [2, 2, 1] and len({job.key for job in jobs}) == 3  # one prompt, two records
+    answers = {jobs[0].key: {"texts": ["a", "b"]}, jobs[1].key: {"texts": ["c", "d"]}, jobs[2].key: {"texts": ["e"]}}
+    assert [(r["prompt"], r["predict"], r["label"]) for r in rows_of(rendered, parts, jobs, answers)] == [
+        ("p0", "a", "l0"), ("p1", "c", "l1"), ("p0", "b", "l0"), ("p1", "d", "l1"), ("s0", "e", "m0")]
+    journal = tmp_path / "answers.partial.jsonl"
+    journal.write_text(json.dumps({"key": jobs[0].key, "texts": ["a", "b"]}) + "\n" + '{"key": "' + jobs[1].key + '", "te', encoding="utf-8")
+    assert set(read_answers(journal)) == {jobs[0].key}
