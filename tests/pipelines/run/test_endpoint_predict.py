@@ -214,7 +214,12 @@ def test_endpoint_and_engine_are_exclusive(here, fake_engine, tmp_path):
 
 
 def test_rows_follow_the_segments_and_a_torn_journal_line_is_asked_again(tmp_path):
-    from pipelines.run.endpoint_predict import jobs_of, read_answers, request_of, rows_of
+    from pipelines.run.endpoint_predict import (
+        jobs_of,
+        read_answers,
+        request_of,
+        rows_of,
+    )
     from pipelines.run.rendering import Rendered
 
     generation = {"do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 50, "max_new_tokens": 8, "repetition_penalty": 1.0,
