@@ -29,7 +29,7 @@ from pipelines.behavior.events import (
     wall_clock,
 )
 from pipelines.behavior.samples import INSTRUCTION, decode_json, resolve_options
-from pipelines.core.endpoint import FATAL, Endpoint, token_ids
+from pipelines.core.endpoint import FATAL, Endpoint, template_kwargs, token_ids
 from pipelines.core.errors import DomaintuneError, InvalidRecord, RecordError
 from pipelines.core.models import base_model_of, local_copy
 from pipelines.core.tasks import Task
@@ -162,8 +162,8 @@ def endpoint_generate(endpoint: Endpoint, max_new_tokens: int) -> Generate:
         try:
             response = client.completions.create(model=endpoint.model, prompt=prompt_ids, max_tokens=max_new_tokens, temperature=0.0,
                                                  logprobs=1, extra_body={"return_tokens_as_token_ids": True})
-        except FATAL as exc:
-            raise endpoint.fatal(exc) from None
+        except FATAL as exc:  # names the server itself
+            raise DomaintuneError(endpoint.describe(exc)) from None
         except openai.APIError as exc:
             raise DomaintuneError(f"{endpoint.base_url}: {endpoint.describe(exc)}") from None
         logprobs = response.choices[0].logprobs
@@ -188,11 +188,7 @@ def line_confidence(tokenizer, token_ids: list[int], logprobs: list[float]) -> t
 
 
 def chat_kwargs(task: Task) -> dict:
-    # LLaMA-Factory's qwen3_nothink prompt ends at "<|im_start|>assistant\n", which is Qwen3's chat template at its
-    # default; its reasoning `qwen3` template with thinking off adds the empty think block, as enable_thinking=False does.
-    if task.model["template"] == "qwen3" and not task.model["enable_thinking"]:
-        return {"enable_thinking": False}
-    return {}
+    return template_kwargs(task.model["template"], task.model["enable_thinking"])
 
 
 def base_model_path(adapter: Path) -> Path:

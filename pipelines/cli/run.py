@@ -90,7 +90,7 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, hub, no_do
 @click.option("--skip-base", is_flag=True, help="Only the adapter, not the base model.")
 @click.option("--model", "-m", help="Base model for --base-only without an adapter ('tiny' allowed).")
 @engine_option
-@endpoint_options(concurrency=True)
+@endpoint_options(concurrency=True, api=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="With --endpoint: the predictions' folder; default <run>/predict/<variant>.")
 @allow_changed_data_option
 @hub_option()
@@ -98,12 +98,13 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, hub, no_do
 @set_option("max_new_tokens=32")
 @reads_datasets
 def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, endpoint_model, endpoint_api_key_env, request_timeout,
-                concurrency, output, allow_changed_data, hub, no_download, overrides):
+                endpoint_api, concurrency, output, allow_changed_data, hub, no_download, overrides):
     """Generate validation predictions for the adapter and the base model (LLaMA-Factory + HF generate, or vLLM).
 
     Example: domaintune predict --task telecom --adapter runs/telecom-4090-20250101-120000/adapter
     From a running server (the adapter's run gives the prompts' template; --base-only for a base model):
     domaintune predict --task telecom --endpoint http://127.0.0.1:8000/v1 --endpoint-model telecom
+    (token ids to vLLM or SGLang; chat messages to llamafactory-cli api or a hosted API: see --endpoint-api)
     """
     from pipelines.run.predict import predict, predict_from_endpoint
 
@@ -112,6 +113,8 @@ def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, en
         raise click.UsageError("--endpoint predicts through a server that is already running; --engine picks how to run one: give one of them")
     if server is None and output is not None:
         raise click.UsageError("-o goes with --endpoint (the other engines write into the run folder)")
+    if server is None and endpoint_api is not None:
+        raise click.UsageError("--endpoint-api goes with --endpoint URL")
     if adapter is None and not (base_only and model):
         adapter = latest_adapter(task, "pass --adapter")
     warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
@@ -121,7 +124,8 @@ def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, en
         resolve_base(adapter, hub_of(task, hub), not no_download)
     if server is not None:
         variant = "base" if base_only else "adapter"
-        click.echo(f"{variant}: {predict_from_endpoint(task, server, adapter, variant, model, overrides, output)}")
+        path = predict_from_endpoint(task, server, adapter, variant, model, overrides, output, endpoint_api or "auto", inform)
+        click.echo(f"{variant}: {path}")
         return
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
     outputs = predict(task, adapter, variants, model, overrides, engine=engine or "auto", concurrency=concurrency, notify=inform)

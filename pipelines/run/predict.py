@@ -134,14 +134,15 @@ def predict(
 
 
 def predict_from_endpoint(task: Task, endpoint: Endpoint, adapter: Path | None, variant: str, model: str | None,
-                          overrides: dict | None = None, out_dir: Path | None = None) -> Path:
-    """One variant's predictions from the model an OpenAI-compatible endpoint serves (pipelines/run/endpoint_predict.py);
-    the run (or --model) gives the tokenizer and template the prompts are rendered with."""
+                          overrides: dict | None = None, out_dir: Path | None = None, api: str = "auto",
+                          notify: Callable[[str], None] | None = None) -> Path:
+    """One variant's predictions from the model an OpenAI-compatible endpoint serves (pipelines/run/endpoint_predict.py;
+    `api` and `notify` as there); the run (or --model) gives the tokenizer and template the prompts are rendered with."""
     source = source_of(task, adapter, (variant,), model)
     out_dir = Path(out_dir) if out_dir else source.run.predict_dir(variant)
     parts = segments(task, (overrides or {}).get("max_samples"))
     args = variant_recipe(task, source, variant, out_dir, [part["dataset"] for part in parts], overrides).args
-    return predict_endpoint(endpoint, args, parts, out_dir)
+    return predict_endpoint(endpoint, args, parts, out_dir, api=api, notify=notify)
 
 
 def predict_vllm(task: Task, source: Source, variants: tuple[str, ...], parts: list[dict], overrides: dict | None, concurrency: int) -> dict[str, Path]:
@@ -162,7 +163,7 @@ def predict_vllm(task: Task, source: Source, variants: tuple[str, ...], parts: l
         with running(server, run.vllm_log):
             for variant in served:
                 endpoint = Endpoint(server.base_url, server.adapter_name if variant == "adapter" and server.adapter else server.name, concurrency=concurrency)
-                outputs[variant] = predict_endpoint(endpoint, args[variant], parts, run.predict_dir(variant), engine="vllm")
+                outputs[variant] = predict_endpoint(endpoint, args[variant], parts, run.predict_dir(variant), engine="vllm", api="completions")
     return outputs
 
 

@@ -7,9 +7,10 @@ label texts as do_predict writes them to generated_predictions.jsonl; the genera
 do_predict hands to `generate()`; and the chat template LLaMA-Factory puts in the tokenizer (what its export saves).
 
 `domaintune predict --endpoint` sends these token ids to a completions endpoint, so the served model sees the very
-tokens training and HF do_predict use. A chat endpoint would render messages with the server's own chat template,
-which is not LLaMA-Factory's for every template (qwen3_nothink's empty think block, tool formats, default
-systems); a text prompt would be re-tokenised by the server.
+tokens training and HF do_predict use. For a server without one (`llamafactory-cli api`, hosted APIs) it sends
+each record's conversation as LLaMA-Factory reads it from the dataset (system, tools, the turns before the answer)
+as chat messages instead; the server's chat template renders them, which is LLaMA-Factory's own only behind
+`llamafactory-cli api` (qwen3_nothink's empty think block, tool formats and default systems differ elsewhere).
 """
 
 import contextlib
@@ -28,6 +29,9 @@ class Rendered:
     generation: dict  # GeneratingArguments as run_sft passes them to generate(), and skip_special_tokens for decoding
     stop_token_ids: list[int]  # generate()'s eos_token_id in run_sft
     chat_template: str | None
+    # One per record: LLaMA-Factory's aligned form, {"system", "tools", "messages": [{"role", "content"}]} with its
+    # roles (user, assistant, function, observation), the turns before the answer.
+    conversations: list[dict]
 
 
 def render(args: dict) -> Rendered:
@@ -43,6 +47,9 @@ def render(args: dict) -> Rendered:
     with contextlib.redirect_stdout(sys.stderr):  # LLaMA-Factory prints an example; stdout is for the command's result
         dataset = get_dataset(template, model_args, data_args, training_args, stage="sft", **tokenizer_module)["eval_dataset"]
     prompt_ids, label_ids = list(dataset["input_ids"]), list(dataset["labels"])
+    conversations = conversations_of(model_args, data_args, training_args)
+    if len(conversations) != len(prompt_ids):
+        raise RuntimeError(f"LLaMA-Factory tokenised {len(prompt_ids)} records but conversations_of keeps {len(conversations)}")
     skip_special = generating_args.skip_special_tokens
     return Rendered(
         prompt_ids=prompt_ids,
@@ -51,7 +58,18 @@ def render(args: dict) -> Rendered:
         generation={**generating_args.to_dict(obey_generation_config=True), "skip_special_tokens": skip_special},
         stop_token_ids=stop_token_ids(tokenizer),
         chat_template=tokenizer.chat_template,
+        conversations=conversations,
     )
+
+
+def conversations_of(model_args, data_args, training_args) -> list[dict]:
+    """The eval records as LLaMA-Factory's converter aligns them (the datasets in order, max_samples applied), less
+    those its supervised processor drops, as get_dataset does: a prompt of an even number of turns, or not one answer."""
+    from llamafactory.data.loader import _get_merged_dataset
+
+    aligned = _get_merged_dataset(data_args.eval_dataset, model_args, data_args, training_args, stage="sft")
+    return [{"system": row["_system"] or "", "tools": row["_tools"] or "", "messages": row["_prompt"]}
+            for row in aligned if len(row["_prompt"]) % 2 == 1 and len(row["_response"]) == 1]
 
 
 def load_tokenizer(model_args) -> dict:

@@ -1,10 +1,16 @@
-"""A scripted OpenAI-compatible completions server on 127.0.0.1, for the real `openai` client over real HTTP.
+"""A scripted OpenAI-compatible server on 127.0.0.1, for the real `openai` client over real HTTP.
 
 It stands in for vLLM (which needs a GPU): `POST /v1/completions` with token-id prompts, `n` answers, and
-vLLM's `return_tokens_as_token_ids` logprobs; `GET /v1/models`. What it answers is `respond(prompt_ids, index)`:
-a text, or (text, token ids, logprobs) when the request asks for logprobs. `faults` are served first, one per
-request, whatever the prompt: an HTTP status, or "slow" (answers after SLOW_S, past the tests' client timeout).
-After `answer_limit` answers every further request hangs until the server stops (an interruption to test).
+vLLM's `return_tokens_as_token_ids` logprobs; `POST /v1/chat/completions` with messages; `GET /v1/models`. What it
+answers is `respond(prompt, index)`, the prompt being the token ids or the messages: a text, or (text, token ids,
+logprobs) when the request asks for logprobs. `faults` are served first, one per request, whatever the prompt: an
+HTTP status, or "slow" (answers after SLOW_S, past the tests' client timeout). After `answer_limit` answers every
+further request hangs until the server stops (an interruption to test).
+
+Other servers' ways, switched on per test: `completions = False` has no /v1/completions (404 as FastAPI answers,
+like `llamafactory-cli api`); `owned_by = "owner"` is LLaMA-Factory's model card; `chat_n` is what chat does with
+`n` > 1 ("answer", "ignore": one choice, "refuse": HTTP 400); `openai_fields_only` refuses any field beyond OpenAI's
+with HTTP 400, as OpenAI's API does.
 Run as a script (`python conftest.py MODEL,MODEL PORT`) it is a stand-in vLLM server process.
 """
 
@@ -17,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 SLOW_S = 2.5  # longer than the 1 s client timeout the tests give
+OPENAI_FIELDS = {"model", "prompt", "messages", "tools", "n", "max_tokens", "temperature", "top_p", "stream", "logprobs",
+                 "presence_penalty", "stop", "seed"}
 
 
 class FakeEngine:
@@ -26,7 +34,12 @@ class FakeEngine:
         self.faults: deque = deque()
         self.answer_limit: int | None = None
         self.token_ids = True  # logprobs tokens spelt "token_id:<id>" (vLLM's return_tokens_as_token_ids); False: as text
+        self.completions = True
+        self.owned_by = "vllm"
+        self.chat_n = "answer"
+        self.openai_fields_only = False
         self.requests: list[dict] = []  # every request body, in arrival order (retries included)
+        self.paths: list[str] = []  # and the path each went to
         self.auth: list[str] = []
         self.answered = 0
         self.in_flight = self.max_in_flight = 0
@@ -36,9 +49,18 @@ class FakeEngine:
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
 
-    def prompts(self) -> list[list[int]]:
-        """The prompts asked, retries included."""
-        return [body["prompt"] for body in self.requests]
+    def prompts(self) -> list:
+        """The prompts asked (token ids, or chat messages), retries included."""
+        return [body.get("prompt", body.get("messages")) for body in self.requests]
+
+    def chat_completion(self, body: dict) -> dict:
+        n = 1 if self.chat_n == "ignore" else body.get("n", 1)
+        texts = [self.respond(body["messages"], index) for index in range(n)]
+        choices = [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"} for i, text in enumerate(texts)]
+        prompt_tokens = sum(len(m["content"] or "") for m in body["messages"])  # characters: a count the tests can redo
+        completion_tokens = sum(len(text.split()) + 1 for text in texts)
+        return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"], "choices": choices,
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}}
 
     def completion(self, body: dict) -> dict:
         choices, completion_tokens = [], 0
@@ -67,13 +89,17 @@ class FakeEngine:
                 if self.path.rstrip("/") != "/v1/models":
                     self.send_json(404, {"error": {"message": "not found"}})
                     return
-                self.send_json(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in sorted(engine.models)]})
+                self.send_json(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": engine.owned_by} for m in sorted(engine.models)]})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with engine.lock:
                     engine.requests.append(body)
+                    engine.paths.append(self.path)
                     engine.auth.append(self.headers.get("Authorization", ""))
+                    if self.path not in ("/v1/completions", "/v1/chat/completions") or (self.path == "/v1/completions" and not engine.completions):
+                        self.send_json(404, {"detail": "Not Found"})  # before the faults, which are for served requests
+                        return
                     fault = engine.faults.popleft() if engine.faults else None
                     hang = engine.answer_limit is not None and engine.answered >= engine.answer_limit
                     engine.in_flight += 1
@@ -90,15 +116,23 @@ class FakeEngine:
                 if hang:
                     engine.stopped.wait(120)
                     return
+                chat = self.path == "/v1/chat/completions"
                 if body["model"] not in engine.models:
                     self.send_json(404, {"error": {"message": f"model {body['model']} does not exist", "type": "NotFoundError"}})
+                    return
+                unknown = sorted(set(body) - OPENAI_FIELDS)
+                if engine.openai_fields_only and unknown:
+                    self.send_json(400, {"error": {"message": f"Unrecognized request argument supplied: {unknown[0]}", "type": "invalid_request_error"}})
+                    return
+                if chat and engine.chat_n == "refuse" and body.get("n", 1) > 1:
+                    self.send_json(400, {"error": {"message": "n > 1 is not supported", "type": "invalid_request_error"}})
                     return
                 if isinstance(fault, int):
                     self.send_json(fault, {"error": {"message": "scripted failure", "type": "server_error"}}, {"retry-after-ms": "10"})
                     return
                 if fault == "slow":
                     time.sleep(SLOW_S)
-                payload = engine.completion(body)
+                payload = engine.chat_completion(body) if chat else engine.completion(body)
                 with engine.lock:
                     engine.answered += 1
                 self.send_json(200, payload)
