@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import RecordError
+from pipelines.core.json_array import iter_json_array
 
 # A \uD800-\uDFFF escape; JSON joins a valid pair into one character, so only a lone one survives decoding.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -59,8 +60,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
 def iter_json_records(path: Path) -> Iterator[tuple[str, Any]]:
     """Yield (location, record) from a JSON array file or a JSON Lines file (by suffix .jsonl)."""
     path = Path(path)
-    text = read_text(path)
     if path.suffix == ".jsonl":
+        text = read_text(path)
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -73,16 +74,10 @@ def iter_json_records(path: Path) -> Iterator[tuple[str, Any]]:
             yield f"line {number}", _checked(path, f"line {number}", record, SURROGATE_ESCAPE.search(line) is not None)
         return
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RecordError(str(path), f"line {exc.lineno} column {exc.colno}", "-", f"not valid JSON: {exc.msg}") from None
+        for index, record, escaped in iter_json_array(path):
+            yield f"record {index}", _checked(path, f"record {index}", record, escaped)
     except RecursionError:
         raise RecordError(str(path), "file", "-", TOO_DEEP) from None
-    if not isinstance(data, list):
-        raise RecordError(str(path), "file", "(top level)", f"expected a JSON array of records, got {type(data).__name__}")
-    escaped = SURROGATE_ESCAPE.search(text) is not None
-    for index, record in enumerate(data):
-        yield f"record {index}", _checked(path, f"record {index}", record, escaped)
 
 
 def _checked(path: Path, location: str, record: Any, has_escape: bool) -> Any:

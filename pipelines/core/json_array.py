@@ -1,0 +1,129 @@
+"""A JSON array file read one record at a time: a million-record file is never one string, nor one list, in memory.
+
+The file is decoded in chunks and each element parsed by the json module's own scanner (`raw_decode`), so a
+record is exactly what `json.load` would give. Problems are RecordErrors with the messages of readers.py: a file
+that cannot be read, is not UTF-8, is empty, is not valid JSON (line and column in the file) or not an array.
+"""
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pipelines.core.errors import RecordError
+
+CHUNK = 1 << 20  # characters decoded per read; a longer record makes the buffer grow until it fits
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+class _Text:
+    """The file's text from `pos` on, decoded chunk by chunk; counts lines so errors can say where they are."""
+
+    def __init__(self, path: Path, file):
+        self.path, self.file = path, file
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buffer, self.pos, self.eof = "", 0, False
+        self.bytes_read, self.lines_before, self.column_before = 0, 0, 0
+        self.dropped = 0  # characters consumed and dropped from the buffer
+
+    def more(self) -> bool:
+        """Append the next chunk, dropping what was consumed; False at the end of the file."""
+        if self.eof:
+            return False
+        consumed = self.buffer[: self.pos]
+        newlines = consumed.count("\n")
+        self.lines_before += newlines
+        self.dropped += len(consumed)
+        self.column_before = len(consumed) - consumed.rfind("\n") - 1 if newlines else self.column_before + len(consumed)
+        raw = self.file.read(CHUNK)
+        self.eof = not raw
+        pending = self.decoder.getstate()[0]
+        try:
+            text = self.decoder.decode(raw, final=self.eof)
+        except UnicodeDecodeError as exc:
+            data = pending + raw  # what the decoder saw; exc.start counts from its first byte
+            line = self.lines_before + self.buffer[self.pos :].count("\n") + data[: exc.start].count(b"\n") + 1
+            offset = self.bytes_read - len(pending) + exc.start
+            raise RecordError(str(self.path), f"line {line}", "-", f"not UTF-8 (byte {offset}: {exc.reason})") from None
+        self.bytes_read += len(raw)
+        self.buffer, self.pos = self.buffer[self.pos :] + text, 0
+        return True
+
+    def skip_whitespace(self) -> str:
+        """The next character that is not whitespace ("" at the end of the file)."""
+        while True:
+            self.pos = _WHITESPACE.match(self.buffer, self.pos).end()
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self.more():
+                return ""
+
+    def value(self) -> tuple[Any, bool]:
+        """The JSON value at `pos` and whether its text holds a \\u escape; reads on while the value is incomplete."""
+        failed = None
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                # A value cut by the chunk boundary fails somewhere else once the next chunk is in; one that fails
+                # at the same place again is broken (but a string may be longer than any chunk: read on).
+                where = (self.dropped + exc.pos, exc.msg)  # in the file, not the buffer, which moves
+                if (where != failed or exc.msg.startswith("Unterminated string")) and self.more():
+                    failed = where
+                    continue
+                raise self.error(exc) from None
+            if end == len(self.buffer) and not self.eof and isinstance(value, int | float):
+                self.more()  # a number cut by the chunk boundary: parse it again whole
+                continue
+            escaped = self.buffer.find("\\u", self.pos, end) >= 0
+            self.pos = end
+            return value, escaped
+
+    def error(self, exc: json.JSONDecodeError) -> RecordError:
+        line = self.lines_before + exc.lineno
+        column = exc.colno + (self.column_before if exc.lineno == 1 else 0)
+        return RecordError(str(self.path), f"line {line} column {column}", "-", f"not valid JSON: {exc.msg}")
+
+    def expected(self, what: str) -> RecordError:
+        return self.error(json.JSONDecodeError(f"Expecting {what}", self.buffer, self.pos))
+
+
+def iter_json_array(path: Path) -> Iterator[tuple[int, Any, bool]]:
+    """(index, record, has a \\u escape) of each element of the JSON array in `path`.
+
+    RecursionError (a record nested deeper than Python can parse) is left to the caller, which names the record.
+    """
+    path = Path(path)
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - closed by the with below; open's own error is reported first
+    except OSError as exc:
+        raise RecordError(str(path), "file", "-", f"cannot read: {exc.strerror}") from None
+    with file:
+        text = _Text(path, file)
+        first = text.skip_whitespace()
+        if not first:
+            raise RecordError(str(path), "file", "-", "file is empty")
+        if first != "[":
+            value, _ = text.value()
+            raise RecordError(str(path), "file", "(top level)", f"expected a JSON array of records, got {type(value).__name__}")
+        text.pos += 1
+        index = 0
+        if text.skip_whitespace() == "]":
+            text.pos += 1
+        else:
+            while True:
+                record, escaped = text.value()
+                yield index, record, escaped
+                index += 1
+                separator = text.skip_whitespace()
+                if separator not in (",", "]"):
+                    raise text.expected("',' delimiter")
+                text.pos += 1
+                if separator == "]":
+                    break
+                text.skip_whitespace()
+        if text.skip_whitespace():
+            raise text.error(json.JSONDecodeError("Extra data", text.buffer, text.pos))
