@@ -233,7 +233,7 @@ def test_stale_sidecar_of_an_earlier_build_is_removed(telecom, fixtures, dataset
     assert not (dataset_dir / "telecom_val.meta.jsonl").exists()
 
 
-def test_summary_names_the_first_ten_skipped_records_and_counts_fields_not_carried_over(telecom, tmp_path, dataset_dir):
+def test_summary_names_the_first_ten_skipped_records_with_reasons_and_counts_fields_not_carried_over(telecom, tmp_path, dataset_dir):
     rows = [{"instruction": "q", "output": 42}] * 12 + [
         {"instruction": f"问{i}", "input": "", "output": "答", "id": i, "meta": {"src": "web"} if i else None} for i in range(3)
     ]
@@ -241,6 +241,8 @@ def test_summary_names_the_first_ten_skipped_records_and_counts_fields_not_carri
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     summary = build_task(telecom, [path], skip_invalid=True, dataset_dir=dataset_dir)
     lines = summary.lines()
-    assert f"  skipped records: {path}: records 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more" in lines
+    named = [line for line in lines if line.startswith("  removed ")]
+    assert named == [f"  removed {path}: record {i}: output: 42 is not of type 'string'" for i in range(10)]
+    assert "  and 2 more removed records (--report-skipped FILE names every one)" in lines
     assert "  skipped 12: output: 42 is not of type 'string'" in lines
     assert lines[lines.index("  not carried over: id (in 3 records)") + 1] == "  not carried over: meta (in 3 records)"
