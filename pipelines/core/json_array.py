@@ -14,7 +14,8 @@ from typing import Any
 
 from pipelines.core.errors import RecordError
 
-CHUNK = 1 << 20  # characters decoded per read; a longer record makes the buffer grow until it fits
+CHUNK = 1 << 20  # bytes decoded per read; a longer record makes the buffer grow until it fits
+CUT_MARGIN = 16  # characters from the buffer's end within which a parse error may be a token cut short ("-Infinity")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
@@ -27,7 +28,6 @@ class _Text:
         self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.buffer, self.pos, self.eof = "", 0, False
         self.bytes_read, self.lines_before, self.column_before = 0, 0, 0
-        self.dropped = 0  # characters consumed and dropped from the buffer
 
     def more(self) -> bool:
         """Append the next chunk, dropping what was consumed; False at the end of the file."""
@@ -36,7 +36,6 @@ class _Text:
         consumed = self.buffer[: self.pos]
         newlines = consumed.count("\n")
         self.lines_before += newlines
-        self.dropped += len(consumed)
         self.column_before = len(consumed) - consumed.rfind("\n") - 1 if newlines else self.column_before + len(consumed)
         raw = self.file.read(CHUNK)
         self.eof = not raw
@@ -63,21 +62,18 @@ class _Text:
 
     def value(self) -> tuple[Any, bool]:
         """The JSON value at `pos` and whether its text holds a \\u escape; reads on while the value is incomplete."""
-        failed = None
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as exc:
-                # A value cut by the chunk boundary fails somewhere else once the next chunk is in; one that fails
-                # at the same place again is broken (but a string may be longer than any chunk: read on).
-                where = (self.dropped + exc.pos, exc.msg)  # in the file, not the buffer, which moves
-                if (where != failed or exc.msg.startswith("Unterminated string")) and self.more():
-                    failed = where
+                # A value cut by the end of the buffer fails at its end (a literal, number or escape cut short) or,
+                # a string, where the string starts: read on. Anywhere else the text itself is broken.
+                cut = exc.pos >= len(self.buffer) - CUT_MARGIN or exc.msg.startswith("Unterminated string")
+                if cut and self.more():
                     continue
                 raise self.error(exc) from None
-            if end == len(self.buffer) and not self.eof and isinstance(value, int | float):
-                self.more()  # a number cut by the chunk boundary: parse it again whole
-                continue
+            if isinstance(value, int | float) and end > len(self.buffer) - CUT_MARGIN and self.more():
+                continue  # a number the chunk boundary may have cut ("-76416" of "-764162.59"): parse it whole
             escaped = self.buffer.find("\\u", self.pos, end) >= 0
             self.pos = end
             return value, escaped

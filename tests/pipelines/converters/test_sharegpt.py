@@ -107,3 +107,25 @@ def test_skip_invalid_names_every_skipped_record_and_counts_all(tmp_path):
     assert conversion.skipped == {"conversations[0].from: 'gpt' where LLaMA-Factory expects human or observation": 12}
     reason = "conversations[0].from: 'gpt' where LLaMA-Factory expects human or observation"
     assert conversion.skipped_at == [(str(tmp_path / "d.json"), f"record {i}", reason) for i in range(12)]
+
+
+@pytest.mark.parametrize("column", ["messages", "dialog"])
+def test_the_column_of_turns_is_found_under_any_name(tmp_path, column):
+    rows = [{column: [H, G], "system": "s", "id": 1}, {column: [{"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]}]
+    (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert records(tmp_path / "d.jsonl") == [
+        {"conversations": [H, G], "system": "s"},
+        {"conversations": [{"from": "human", "value": "q2"}, {"from": "gpt", "value": "a2"}]},
+    ]
+
+
+def test_without_a_column_of_turns_the_error_names_the_columns_and_the_option(tmp_path):
+    # Two lists of turns (a DPO-style record): which one is the conversation is for the user to say.
+    (tmp_path / "d.json").write_text(json.dumps([{"chosen": [H, G], "rejected": [H, G]}]), encoding="utf-8")
+    with pytest.raises(RecordError) as info:
+        records(tmp_path / "d.json")
+    assert str(info.value) == (
+        f"{tmp_path / 'd.json'}: record 0: conversations: no such column (the record's columns: 'chosen', 'rejected'); "
+        "name the column of turns in source.options.columns.messages"
+    )
+    assert records(tmp_path / "d.json", {"columns": {"messages": "chosen"}}) == [{"conversations": [H, G]}]

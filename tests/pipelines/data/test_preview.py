@@ -1,6 +1,7 @@
 """Preview renders through LLaMA-Factory's own template; the label segment is exactly what is trained."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -68,3 +69,19 @@ def test_sharegpt_tools_are_shown_in_the_prompt_and_function_calls_are_trained()
     assert '"name": "get_weather", "description": "查询天气"' in prompts[0]
     assert labels == ['<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京"}}\n</tool_call><|im_end|>\n', "北京晴。<|im_end|>\n"]
     assert prompts[1] == "<|im_start|>user\n<tool_response>\n晴\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_preview_reads_only_the_records_it_shows(tmp_path, monkeypatch):
+    # The dataset file breaks after its third record: showing two must not parse it, or any record after them.
+    from pipelines.core.paths import WORKSPACE_ENV
+    from pipelines.data.dataset_info import register
+    from pipelines.data.preview import preview
+
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
+    folder = tmp_path / "dataset_info"
+    folder.mkdir()
+    good = ",\n".join(json.dumps({**RECORD, "instruction": f"问题{i}"}, ensure_ascii=False) for i in range(3))
+    (folder / "telecom_train.json").write_text("[\n" + good + ",\n{ broken", encoding="utf-8")
+    register({"telecom_train": entry_for("telecom_train.json", [RECORD])}, folder)
+    samples = preview(task_with("qwen", False), "telecom_train", 2)
+    assert [s.segments[-2][0].endswith(f"问题{i}<|im_end|>\n<|im_start|>assistant\n") for i, s in enumerate(samples)] == [True, True]
