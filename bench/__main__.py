@@ -2,7 +2,7 @@
 
 import runpy
 
-BENCHMARKS = ("bench.behavior", "bench.recipes")
+BENCHMARKS = ("bench.behavior", "bench.data_build", "bench.llamafactory_demo", "bench.recipes")
 
 for name in BENCHMARKS:
     print(f"== {name}", flush=True)
