@@ -116,7 +116,7 @@ class _Rate(ProgressColumn):
     """Items per second: while the phase runs, and its average once it has finished."""
 
     def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = task.finished_speed or task.speed or (task.completed / task.elapsed if task.elapsed else None)
         return Text(f"{speed:>10,.0f}/s" if speed else " " * 12)
 
 

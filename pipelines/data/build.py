@@ -16,6 +16,7 @@ from pipelines.core.progress import Phase, Phases
 from pipelines.core.registry import CONVERTERS
 from pipelines.core.tasks import Task, load_task
 from pipelines.data.dataset_info import entry_for_keys
+from pipelines.data.encoding import load_encoder
 from pipelines.data.lengths import (
     LengthStats,
     chosen_records,
@@ -201,6 +202,9 @@ def build_task(
                 # read from) go before the tokenizer loads, so the two never hold memory at once (bench/behavior.py).
                 chosen = {name: (len(records), chosen_records(records), entries[name]) for name, records in written.items()}
                 del conversion, outputs, written
+            with phases.phase("tokenizer", unit="load") as phase:  # LLaMA-Factory and the tokenizer: seconds
+                load_encoder(task)
+                phase.update()
             with phases.phase("tokenize"):
                 summary.lengths = measure_chosen(task, chosen)
             with phases.phase("statistics", unit="file") as phase:

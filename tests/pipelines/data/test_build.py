@@ -368,6 +368,6 @@ def test_off_a_terminal_each_phase_of_the_build_is_one_line(telecom, fixtures, t
     result = CliRunner().invoke(cli, ["data", "--task", "telecom", "--input", str(fixtures / "telecom/good.json")])
     assert result.exit_code == 0, result.output
     phases = [line.split(": ")[1] for line in result.output.splitlines() if line.startswith("telecom: ") and " in " in line]
-    assert phases == ["read", "dedup", "split", "write", "sample", "tokenize", "statistics", "publish"]
+    assert phases == ["read", "dedup", "split", "write", "sample", "tokenizer", "tokenize", "statistics", "publish"]
     assert "telecom: read: 17 records in " in result.output  # 5 records and the 12 scenarios
     assert "telecom: write: 16 records in " in result.output  # 3 train, 1 val, 12 scenarios

@@ -141,3 +141,18 @@ def test_the_template_follows_the_model_family(tmp_path):
     assert any("template qwen3_nothink (not the task's qwen): Qwen/Qwen3-0.6B is a qwen3 model" in line for line in recipe.header)
     same_family = training_recipe(load_task("telecom"), get_tier("4090"), ModelChoice("Qwen/Qwen2.5-7B-Instruct"), tmp_path / "a")
     assert same_family.args["template"] == "qwen"
+
+
+def test_a_recipe_packed_shorter_writes_that_cutoff_len_and_says_the_samples_per_step(tmp_path, monkeypatch):
+    from pipelines.core.models import ModelChoice
+    from pipelines.core.paths import WORKSPACE_ENV, dataset_dir
+    from pipelines.data.lengths import LengthStats, write_stats
+    from pipelines.planning.recipe import training_recipe
+
+    # Every sample 100 tokens: a 1024-token row would hold 10, two rows 20 for telecom's batch of 16.
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
+    dataset_dir().mkdir(parents=True)
+    write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 1000, 1000, 100, 100, 100, 100, 100, 0, [100] * 101))
+    recipe = training_recipe(load_task("telecom"), get_tier("4090"), ModelChoice("Qwen/Qwen2.5-1.5B-Instruct"), tmp_path / "adapter")
+    assert (recipe.args["packing"], recipe.args["cutoff_len"], recipe.sections["dataset"]["cutoff_len"]) == (True, 807, 807)
+    assert "Samples per optimizer step: about 16 (the task's effective batch: 16)." in recipe.header
