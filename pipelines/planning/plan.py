@@ -5,12 +5,13 @@ full (mixed precision, then pure_bf16) -> LoRA 16-bit -> QLoRA 8-bit -> QLoRA 4-
 Within a method every way to form micro-batches is estimated from the training set's measured token
 lengths (pipelines/data/lengths.py, pipelines/planning/batches.py): per-device batches that are powers
 of two dividing the effective batch, padded rows or packed ones (packing is considered when at least
-two samples fit in a cutoff_len row), gradient checkpointing off or on. Packing keeps the batch: LLaMA-Factory
-counts packed rows, not samples, so the rows per step and the row length (cutoff_len, shortened when a full
-row would hold too many samples, never below the longest sample) are chosen to train within BATCH_TOLERANCE
-of the effective batch's samples per optimizer step; where no row length can, the data is not packed. Of
-the batchings that fit, the one with the highest expected tokens/s wins. A plan fits when the estimated peak leaves 10% of the device memory
-free. Without length statistics every sample is taken as cutoff_len tokens, as before measuring.
+two samples fit in a cutoff_len row), gradient checkpointing off or on. Packing keeps the batch:
+LLaMA-Factory counts packed rows, not samples, so the rows per step and the row length (cutoff_len,
+shortened when a full row would hold too many samples, never below the longest sample) are chosen to
+train within BATCH_TOLERANCE of the effective batch's samples per optimizer step; where no row length
+can, the data is not packed. Of the batchings that fit, the one with the highest expected tokens/s
+wins. A plan fits when the estimated peak leaves 10% of the device memory free. Without length
+statistics every sample is taken as cutoff_len tokens, as before measuring.
 When even the smallest method does not fit, last resorts follow, each named in the recipe header and
 on the terminal: on one CUDA device paged 8-bit AdamW (bitsandbytes; the adapter's Adam states in 8
 bits), then (on any tier) the task's LoRA rank halved, and halved again, down to train.min_lora_rank
@@ -18,7 +19,8 @@ bits), then (on any tier) the task's LoRA rank halved, and halved again, down to
 scaled with the rank, so alpha/rank and with it the size of the adapter's update stay the task's.
 Multi-GPU tiers use DeepSpeed: ZeRO-2 for LoRA/QLoRA (only the small adapter states need splitting),
 ZeRO-3 for full fine-tuning, with CPU offload of optimizer states and weights when ZeRO-3 alone does
-not fit. The effective batch (per-device batch x accumulation x devices) always equals the task's.
+not fit. Unpacked, the effective batch (per-device batch x accumulation x devices) equals the task's, rounded
+up to a multiple of the devices where it does not divide (and said so).
 """
 
 import importlib.util
