@@ -86,22 +86,24 @@ STEPS = {"ours": step_ours, "llamafactory": step_llamafactory}
 def run_step(name: str, path: Path) -> dict:
     """Run one step in a fresh interpreter; its wall time, and its peak memory as the tree's sampled PSS."""
     command = [sys.executable, "-m", "bench.data_build", "--step", name, str(path)]
+    log = path.parent / f"{name}.log"  # a file, not a pipe: progress bars would fill a pipe nobody reads yet
     start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    root = psutil.Process(child.pid)
-    while child.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass  # a worker ended between listing and reading
-        time.sleep(1.0)
-    out, err = child.communicate()
-    seconds = time.perf_counter() - start
+    with open(log, "w+", encoding="utf-8") as output:
+        child = subprocess.Popen(command, cwd=Path(__file__).parents[1], stdout=output, stderr=subprocess.STDOUT, text=True)
+        peak = 0
+        root = psutil.Process(child.pid)
+        while child.poll() is None:
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass  # a worker ended between listing and reading
+            time.sleep(1.0)
+        seconds = time.perf_counter() - start
+    out = log.read_text(encoding="utf-8", errors="replace")
     if child.returncode:
-        raise SystemExit(f"{name} failed ({child.returncode}):\n{err[-3000:]}")
-    measured = json.loads(out.strip().splitlines()[-1])
+        raise SystemExit(f"{name} failed ({child.returncode}):\n{out[-3000:]}")
+    measured = json.loads(next(line for line in reversed(out.splitlines()) if line.startswith("{")))
     return {**measured, "seconds": seconds, "tree_mb": peak / 2**20}
 
 
