@@ -3,7 +3,7 @@
 import runpy
 import sys
 
-BENCHMARKS = ("bench.behavior", "bench.recipes", "bench.generation")
+BENCHMARKS = ("bench.behavior", "bench.data_build", "bench.llamafactory_demo", "bench.recipes", "bench.generation")
 
 failed = []
 for name in BENCHMARKS:

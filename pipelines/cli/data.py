@@ -13,19 +13,31 @@ from pipelines.core.tasks import load_task, task_names
 @click.option("--task", "-t", "tasks", multiple=True, help="Task(s) to build; default: every task.")
 @click.option("--input", "inputs", multiple=True, type=click.Path(path_type=Path), help="Raw file(s) replacing the task's own.")
 @click.option("--skip-invalid", is_flag=True, help="Skip bad records and report counts instead of stopping.")
-def data_cmd(tasks, inputs, skip_invalid):
-    """Convert raw inputs into datasets registered in dataset_info/dataset_info.json.
+@click.option(
+    "--report-skipped",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every record left out (invalid, exact or near duplicate) to this file, one 'file: location: reason' a line.",
+)
+def data_cmd(tasks, inputs, skip_invalid, report_skipped):
+    """Convert raw inputs (JSON, JSONL, CSV, Parquet, Arrow) into datasets registered in dataset_info/dataset_info.json.
 
     With several tasks (default: all), a failing task is reported and the others are still built.
+    Progress: one display of phases on a terminal, a line per phase on stderr otherwise.
 
-    Example: domaintune data --task telecom --input my_qa.json --skip-invalid
+    Example: domaintune data --task telecom --input my_qa.parquet --skip-invalid --report-skipped skipped.txt
     """
-    from pipelines.data.build import build_task, build_tasks
+    from pipelines.data.build import BuildFailed, build_task, build_tasks
 
-    if inputs and len(tasks) != 1:
-        raise DomaintuneError("--input replaces one task's raw files: give exactly one --task with it")
+    if (inputs or report_skipped) and len(tasks) != 1:
+        raise DomaintuneError("--input and --report-skipped are for one task's build: give exactly one --task with them")
     if len(tasks) == 1:
-        for line in build_task(load_task(tasks[0]), list(inputs) or None, skip_invalid).lines():
+        try:
+            summary = build_task(load_task(tasks[0]), list(inputs) or None, skip_invalid, report_skipped=report_skipped)
+        except BuildFailed as exc:
+            for line in exc.details:
+                click.echo(line, err=True)
+            raise
+        for line in summary.lines():
             click.echo(line)
         return
     names = list(tasks) or task_names()

@@ -206,7 +206,7 @@ class SessionSample:
     Two slots, 48 bytes: 8.5 million of them for 10^7 events."""
 
     __slots__ = ("index", "session")
-    meta = None
+    meta = origin = near_key = None  # no sidecar; built from a stream, not read from one record; exact dedup only
 
     def __init__(self, session: Session, index: int):
         self.session, self.index = session, index

@@ -1,6 +1,7 @@
 """OpenAI chat messages JSON / JSONL (the fine-tuning format most data tools write) -> ShareGPT target records.
 
-A record is {"messages": [...], "tools": [...]}; roles system (or developer), user, assistant and tool:
+A record is {"messages": [...], "tools": [...]} (`tools` may also be the JSON text of the list, as LLaMA-Factory's
+own openai formatting accepts); roles system (or developer), user, assistant and tool:
     system -> the record's system prompt (only as the first message: ShareGPT has no system turn elsewhere)
     user -> human;  assistant -> gpt;  assistant with `tool_calls` -> function_call, its value the JSON list
     [{"name", "arguments"}] with `arguments` parsed from the JSON text OpenAI writes;
@@ -57,7 +58,8 @@ MESSAGE = {
 SCHEMA = {
     "type": "object",
     "required": ["messages"],
-    "properties": {"messages": {"type": "array", "minItems": 1, "items": MESSAGE}, "tools": {"type": "array"}},
+    # LLaMA-Factory's openai formatting takes tools as a list or as the JSON text of one.
+    "properties": {"messages": {"type": "array", "minItems": 1, "items": MESSAGE}, "tools": {"type": ["array", "string"]}},
 }
 EXAMPLE = {
     "messages": [

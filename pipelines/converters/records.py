@@ -10,10 +10,9 @@ import jsonschema
 
 from pipelines.core.errors import InvalidRecord, RecordError
 from pipelines.core.progress import progress
-from pipelines.core.readers import iter_json_records
+from pipelines.core.record_files import iter_records
 from pipelines.core.schema import first_schema_error
 
-SKIPPED_SHOWN = 10
 # LLaMA-Factory's media columns: refused, since the tasks' models read text only.
 MULTIMODAL = ("images", "videos", "audios")
 MULTIMODAL_REASON = "multimodal columns are not supported by this task's model"
@@ -23,40 +22,30 @@ MULTIMODAL_REASON = "multimodal columns are not supported by this task's model"
 NON_EMPTY = {"type": "string", "pattern": r"\S"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Example:
     record: dict
     group: str = ""  # split strategies keep a group's samples together (chronological: the user)
     order: Any = None
     meta: dict | None = None  # what evaluators need but the model must not see; written to the split's sidecar
+    origin: tuple[str, str] | None = None  # (file, "record 3" / "line 7" / "row 2") it was read from, to name it if dropped
+    near_key: str | None = None  # records sharing a key are near duplicates: the build keeps the first
 
 
 @dataclass
 class Conversion:
     examples: list[Example]
-    # reason -> count: invalid records (only with skip_invalid) and records a converter drops (near duplicates)
+    # reason -> count: invalid records (only with skip_invalid) and records a converter drops itself
     skipped: Counter = field(default_factory=Counter)
     invalid: int = 0  # records skipped as invalid (skip_invalid)
-    skipped_at: list[tuple[str, str]] = field(default_factory=list)  # (file, "record N") of the first SKIPPED_SHOWN
+    skipped_at: list[tuple[str, str, str]] = field(default_factory=list)  # (file, location, reason) of each of them
     dropped: Counter = field(default_factory=Counter)  # input field not carried over -> records that had it
 
     def skip(self, path: str, location: str, reason: str) -> None:
-        """Count an invalid record under its reason, and name it while fewer than SKIPPED_SHOWN are named."""
+        """Count an invalid record under its reason and keep where it was, so the build can name it."""
         self.skipped[reason] += 1
         self.invalid += 1
-        if len(self.skipped_at) < SKIPPED_SHOWN:
-            self.skipped_at.append((path, location))
-
-    def skipped_records(self) -> str:
-        """The named invalid records, "a.json: records 0, 3; b.jsonl: line 7 and 5 more"; "" when none."""
-        groups: dict[tuple[str, str], list[str]] = {}
-        for path, location in self.skipped_at:
-            kind, _, number = location.partition(" ")
-            groups.setdefault((path, kind), []).append(number)
-        named = "; ".join(f"{path}: {kind}{'s' * (len(numbers) > 1)} {', '.join(numbers)}" for (path, kind), numbers in groups.items())
-        more = self.invalid - len(self.skipped_at)
-        return named + (f" and {more} more" if more else "")
-
+        self.skipped_at.append((path, location, reason))
 
 
 def unschemed_fields(value: Any, schema: dict, path: str = "") -> set[str]:
@@ -82,19 +71,21 @@ def convert_records(
     to_target: Callable[[dict], dict | Example],
     skip_invalid: bool,
 ) -> Conversion:
-    """Validate each record of JSON/JSONL files against `schema` and map it with `to_target`, which returns the
-    target record, or an Example when the record also brings meta for the sidecar."""
+    """Validate each record of the files (any type record_files reads) against `schema` and map it with
+    `to_target`, which returns the target record, or an Example when the record also brings meta for the sidecar."""
     validator = jsonschema.Draft202012Validator(schema)
     conversion = Conversion(examples=[])
     for path in paths:
-        for location, record in progress(iter_json_records(path), desc=Path(path).name):
+        for location, record in progress(iter_records(path), desc=Path(path).name):
             problem = first_schema_error(record, validator)
             if problem is None and isinstance(record, dict):
                 problem = next(((key, MULTIMODAL_REASON) for key in MULTIMODAL if record.get(key)), None)
             if problem is None:
                 try:
                     target = to_target(record)
-                    conversion.examples.append(target if isinstance(target, Example) else Example(record=target))
+                    example = target if isinstance(target, Example) else Example(record=target)
+                    example.origin = (str(path), location)
+                    conversion.examples.append(example)
                     conversion.dropped.update(unschemed_fields(record, schema))
                     continue
                 except InvalidRecord as exc:

@@ -1,9 +1,10 @@
-"""ShareGPT JSON / JSONL, the whole of LLaMA-Factory 0.9.5's spec (its data/README.md) -> ShareGPT target records.
+"""ShareGPT in any file LLaMA-Factory reads, the whole of its 0.9.5 spec (its data/README.md) -> ShareGPT target records.
 
 A record is {"conversations": [turns], "system": str, "tools": str}; a turn is {"from": role, "value": text}
 with role human / gpt / function_call / observation (and an optional leading system turn). Also accepted
-without options: {"role": "user"|"assistant"|..., "content": ...}. Data registered in LLaMA-Factory with other
-names passes the same `columns` and `tags` here (source.options), e.g.
+without options: {"role": "user"|"assistant"|..., "content": ...}, and the turns under another column name
+("messages", "dialog", ...) when the first record has exactly one column that is a list of turns. Data registered
+in LLaMA-Factory with other names passes the same `columns` and `tags` here (source.options), e.g.
     options: {columns: {messages: messages}, tags: {role_tag: role, content_tag: content, user_tag: user}}
 Turns are checked with the ordering rules LLaMA-Factory applies (human/observation at odd positions,
 gpt/function_call at even ones, ending with gpt/function_call), which it would otherwise enforce by quietly
@@ -15,12 +16,13 @@ Errors name file, record, the turn's index in the file's list, and the field:
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
 from pipelines.converters.records import Conversion, convert_records
-from pipelines.core.errors import InvalidRecord
+from pipelines.core.errors import InvalidRecord, RecordError
+from pipelines.core.record_files import iter_records
 from pipelines.core.registry import register_converter
 
 HUMAN, GPT, FUNCTION, OBSERVATION, SYSTEM = "human", "gpt", "function_call", "observation", "system"
@@ -77,8 +79,7 @@ class Spelling:
         """Structure only (the turn rules are code below); its `properties` are also what is carried over."""
         turn = {"type": "object", "properties": {key: {} for key in self.role_keys + self.content_keys}}
         return {
-            "type": "object",
-            "required": [self.messages],
+            "type": "object",  # the turns column is required, but checked in to_sharegpt to say how to name it
             "properties": {
                 self.messages: {"type": "array", "minItems": 1, "items": turn},
                 self.system: STRING,
@@ -129,13 +130,16 @@ def tools_text(tools: str | list) -> str:
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidRecord("tools", f"not a JSON list of function definitions: {exc.msg}") from None
+        raise InvalidRecord("tools", f"not a JSON list of function definitions: {exc.msg} at character {exc.pos}") from None
     if not isinstance(parsed, list) or not all(isinstance(t, dict) and ("name" in t or "function" in t) for t in parsed):
         raise InvalidRecord("tools", "must be a JSON list of function definitions, each with a name")
     return text
 
 
 def to_sharegpt(record: dict, spelling: Spelling) -> dict:
+    if spelling.messages not in record:
+        columns = ", ".join(map(repr, record)) or "none"
+        raise InvalidRecord(spelling.messages, f"no such column (the record's columns: {columns}); name the column of turns in source.options.columns.messages")
     turns = [read_turn(turn, i, spelling) for i, turn in enumerate(record[spelling.messages])]
     system = record.get(spelling.system, "")
     if turns[0].role == SYSTEM:
@@ -166,7 +170,25 @@ def target_record(turns: list[Turn], system: str, tools: str | list | None, mess
     return target
 
 
+def turns_column(paths: list[Path], spelling: Spelling) -> str:
+    """The column of turns in the first record: the only one that is a list of turns, else the default name."""
+    try:
+        first = next((record for _, record in iter_records(paths[0])), None) if paths else None
+    except RecordError:
+        return spelling.messages  # the conversion itself reports the file's problem, with its location
+    if not isinstance(first, dict) or spelling.messages in first:
+        return spelling.messages
+    lists = [
+        key
+        for key, value in first.items()
+        if isinstance(value, list) and value and all(isinstance(turn, dict) and any(k in turn for k in spelling.role_keys) for turn in value)
+    ]
+    return lists[0] if len(lists) == 1 else spelling.messages
+
+
 @register_converter("sharegpt", options_schema=OPTIONS_SCHEMA, example=EXAMPLE)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
     spelling = Spelling.of(options)
+    if "messages" not in options.get("columns", {}):
+        spelling = replace(spelling, messages=turns_column(list(paths), spelling))
     return convert_records(paths, spelling.schema(), lambda record: to_sharegpt(record, spelling), skip_invalid)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pipelines.core.errors import RecordError
+from pipelines.core.json_array import iter_json_array
 
 # A \uD800-\uDFFF escape; JSON joins a valid pair into one character, so only a lone one survives decoding.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -115,25 +116,15 @@ def iter_json_records(path: Path) -> Iterator[tuple[str, Any]]:
                 raise RecordError(str(path), f"line {number}", "-", TOO_DEEP) from None
             yield f"line {number}", _checked(path, f"line {number}", record, SURROGATE_ESCAPE.search(line) is not None)
         return
-    text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RecordError(str(path), f"line {exc.lineno} column {exc.colno}", "-", f"not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise RecordError(str(path), "file", "-", TOO_DEEP) from None
-    if not isinstance(data, list):
-        raise RecordError(str(path), "file", "(top level)", f"expected a JSON array of records, got {type(data).__name__}")
-    escaped = SURROGATE_ESCAPE.search(text) is not None
-    # UTF-8 takes at most 4 bytes a character, so only a longer file can hold a record over the limit; then each
-    # record is measured as it would be written.
-    measure = len(text) > _MAX_RECORD_BYTES.get() // 4
-    del text
-    for number, record in enumerate(data, start=1):  # 1-based, like lines
-        location = f"record {number}"
-        if measure:
-            _check_size(path, location, len(json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass")))
-        yield location, _checked(path, location, record, escaped)
+    with open_regular(path) as file:
+        try:
+            for number, record, escaped, size in iter_json_array(path, file, _MAX_RECORD_BYTES.get()):
+                location = f"record {number}"
+                if size is not None:
+                    _check_size(path, location, size)
+                yield location, _checked(path, location, record, escaped)
+        except RecursionError:
+            raise RecordError(str(path), "file", "-", TOO_DEEP) from None
 
 
 def _checked(path: Path, location: str, record: Any, has_escape: bool) -> Any:

@@ -48,4 +48,14 @@ def first_schema_error(record: Any, validator: jsonschema.Draft202012Validator) 
         # jsonschema reports a missing key at the parent; the user wants the key's own name.
         missing = [k for k in error.validator_value if k not in error.instance]
         field_path = ".".join(filter(None, [field_path, missing[0] if missing else ""]))
-    return field_path or "(record)", error.message
+    return field_path or "(record)", _shortened(error.message, error.instance)
+
+
+SHOWN_CHARS = 80  # of a value quoted in a message: a whole tools list or document would bury the reason
+
+
+def _shortened(message: str, value: Any) -> str:
+    shown = repr(value)
+    if len(shown) <= SHOWN_CHARS or shown not in message:
+        return message
+    return message.replace(shown, f"{shown[:SHOWN_CHARS]}... ({len(shown):,} characters)")

@@ -2,8 +2,10 @@
 
 LLaMA-Factory's collator pads every row of a micro-batch to the longest sample in it, rounded up to a
 multiple of 8 (`pad_to_multiple_of=8` when training). With packing, its `greedy_knapsack` fills rows of
-cutoff_len tokens, largest sample that still fits first, and every packed row is cutoff_len + 1 tokens.
-Memory is planned for the worst micro-batch (one holding the longest sample); speed for the average one.
+cutoff_len tokens, largest sample that still fits first, and every packed row is cutoff_len + 1 tokens; the
+planner may pack to a cutoff_len shorter than the task's (`pack_len`, never below the longest sample) so that a
+row holds no more samples than the effective batch allows. Memory is planned for the worst micro-batch (one
+holding the longest sample); speed for the average one.
 """
 
 import bisect
@@ -58,8 +60,12 @@ class Lengths:
         return padded(self.quantiles[-1])
 
     @property
-    def packed_row(self) -> int:
-        return padded(self.cutoff_len + 1)
+    def longest(self) -> int:
+        return self.quantiles[-1]
+
+    def packed_row(self, pack_len: int | None = None) -> int:
+        """Tokens per packed row: LLaMA-Factory pads it to cutoff_len + 1 (pack_len + 1 when packing shorter)."""
+        return padded((pack_len or self.cutoff_len) + 1)
 
     def expected_row(self, batch: int) -> float:
         """Average padded row of a micro-batch of `batch` random samples: the expected longest of them, padded."""
@@ -69,9 +75,19 @@ class Lengths:
             padded(self.quantiles[k]) * ((k / steps) ** batch - ((k - 1) / steps) ** batch) for k in range(1, steps + 1)
         )
 
-    def samples_per_packed_row(self) -> float:
-        """Samples LLaMA-Factory's greedy knapsack puts in one cutoff_len row, simulated on the percentiles."""
-        return _knapsack_fill(self.quantiles, self.cutoff_len)
+    def samples_per_packed_row(self, pack_len: int | None = None) -> float:
+        """Samples LLaMA-Factory's greedy knapsack puts in one row of cutoff_len (or pack_len) tokens, simulated on
+        the percentiles."""
+        return _knapsack_fill(self.quantiles, pack_len or self.cutoff_len)
+
+    def pack_len_for(self, samples: float) -> int:
+        """The packed row length whose rows hold nearest `samples` samples: from the longest sample (nothing more is
+        truncated) to cutoff_len, and one less than a multiple of 8, so a row of pack_len + 1 needs no padding."""
+        lengths = sorted({*range(padded(self.longest + 1) - 1, self.cutoff_len, PAD_MULTIPLE), self.cutoff_len})
+        # Rows hold more samples as they grow: the first length that holds `samples` or more, or the one before it.
+        index = bisect.bisect_left(lengths, samples, key=self.samples_per_packed_row)
+        candidates = lengths[max(0, index - 1) : index + 1]
+        return min(candidates, key=lambda n: abs(self.samples_per_packed_row(n) - samples))
 
 
 @functools.cache
@@ -95,15 +111,17 @@ class Batching:
     batch: int
     packing: bool
     checkpointing: bool
+    pack_len: int | None = None
+    """With packing: the cutoff_len rows are packed to, when shorter than the task's."""
 
     @property
     def row_tokens(self) -> int:
         """Tokens per row that memory is planned for."""
-        return self.lengths.packed_row if self.packing else self.lengths.longest_row
+        return self.lengths.packed_row(self.pack_len) if self.packing else self.lengths.longest_row
 
     @property
     def samples_per_row(self) -> float:
-        return self.lengths.samples_per_packed_row() if self.packing else 1.0
+        return self.lengths.samples_per_packed_row(self.pack_len) if self.packing else 1.0
 
     @property
     def real_tokens(self) -> float:
@@ -113,7 +131,7 @@ class Batching:
     @property
     def computed_tokens(self) -> float:
         """Expected tokens in one micro-batch, padding included (what the GPU computes)."""
-        row = self.lengths.packed_row if self.packing else self.lengths.expected_row(self.batch)
+        row = self.row_tokens if self.packing else self.lengths.expected_row(self.batch)
         return self.batch * row
 
     @property

@@ -5,9 +5,13 @@ full (mixed precision, then pure_bf16) -> LoRA 16-bit -> QLoRA 8-bit -> QLoRA 4-
 Within a method every way to form micro-batches is estimated from the training set's measured token
 lengths (pipelines/data/lengths.py, pipelines/planning/batches.py): per-device batches that are powers
 of two dividing the effective batch, padded rows or packed ones (packing is considered when at least
-two samples fit in a cutoff_len row), gradient checkpointing off or on. Of those that fit, the one with
-the highest expected tokens/s wins. A plan fits when the estimated peak leaves 10% of the device memory
-free. Without length statistics every sample is taken as cutoff_len tokens, as before measuring.
+two samples fit in a cutoff_len row), gradient checkpointing off or on. Packing keeps the batch:
+LLaMA-Factory counts packed rows, not samples, so the rows per step and the row length (cutoff_len,
+shortened when a full row would hold too many samples, never below the longest sample) are chosen to
+train within BATCH_TOLERANCE of the effective batch's samples per optimizer step; where no row length
+can, the data is not packed. Of the batchings that fit, the one with the highest expected tokens/s
+wins. A plan fits when the estimated peak leaves 10% of the device memory free. Without length
+statistics every sample is taken as cutoff_len tokens, as before measuring.
 When even the smallest method does not fit, last resorts follow, each named in the recipe header and
 on the terminal: on one CUDA device paged 8-bit AdamW (bitsandbytes; the adapter's Adam states in 8
 bits), then (on any tier) the task's LoRA rank halved, and halved again, down to train.min_lora_rank
@@ -15,7 +19,8 @@ bits), then (on any tier) the task's LoRA rank halved, and halved again, down to
 scaled with the rank, so alpha/rank and with it the size of the adapter's update stay the task's.
 Multi-GPU tiers use DeepSpeed: ZeRO-2 for LoRA/QLoRA (only the small adapter states need splitting),
 ZeRO-3 for full fine-tuning, with CPU offload of optimizer states and weights when ZeRO-3 alone does
-not fit. The effective batch (per-device batch x accumulation x devices) always equals the task's.
+not fit. Unpacked, the effective batch (per-device batch x accumulation x devices) equals the task's, rounded
+up to a multiple of the devices where it does not divide (and said so).
 """
 
 import importlib.util
@@ -49,6 +54,8 @@ MIN_LORA_RANK = 8
 OFFLOAD_HOST_BYTES_PER_PARAM = 18
 # Packing pays off only when a cutoff_len row holds at least this many samples.
 PACKING_MIN_SAMPLES = 2
+# Packed, the samples per optimizer step may differ from the effective batch by this share, no more.
+BATCH_TOLERANCE = 0.25
 FLASH_ATTN_HINT = "pip install flash-attn --no-build-isolation (CUDA, Ampere or newer, matching torch)"
 
 # DeepSpeed settings shared by LLaMA-Factory's examples/deepspeed/ds_z*_config.json; "auto" values are
@@ -121,6 +128,10 @@ class Plan:
     """DEFAULT_OPTIM (LLaMA-Factory's AdamW) or PAGED_ADAMW_8BIT."""
     lora_rank: int | None
     """The rank trained (None for full fine-tuning): the task's, unless a lower one was needed to fit."""
+    cutoff_len: int
+    """LLaMA-Factory's cutoff_len: the task's, or the shorter packed row length that keeps the batch."""
+    samples_per_step: float
+    """Samples per optimizer step expected: the effective batch, or packed rows x samples per row."""
     estimate: Estimate
     batching: Batching
     reasons: list[str] = field(default_factory=list)
@@ -287,21 +298,40 @@ def _last_resorts(task: PlanRequest, tier: GpuTier, smallest: _Option) -> list[_
 
 def _batchings(task: PlanRequest, tier: GpuTier, attention: str) -> list[Batching]:
     lengths = task.sample_lengths
-    layouts = [(False, _powers_of_two_dividing(task.effective_batch_size // tier.devices))]
-    if lengths.measured and lengths.samples_per_packed_row() >= PACKING_MIN_SAMPLES:
-        rows = _packed_rows_per_device(task, tier, lengths)
+    layouts = [(False, _powers_of_two_dividing(task.effective_batch_size // tier.devices), None)]
+    packing = _packing(task, tier, lengths)
+    if packing is not None:
+        rows, pack_len = packing
         # LLaMA-Factory's neat packing with FlashAttention-2 asserts a micro-batch of one packed row.
-        layouts.append((True, [1] if attention == "fa2" else _powers_of_two_dividing(rows)))
+        layouts.append((True, [1] if attention == "fa2" else _powers_of_two_dividing(rows), pack_len))
     return [
-        Batching(lengths, batch, packing, ckpt) for packing, batches in layouts for ckpt in (False, True) for batch in batches
+        Batching(lengths, batch, packed, ckpt, pack_len)
+        for packed, batches, pack_len in layouts
+        for ckpt in (False, True)
+        for batch in batches
     ]
 
 
-def _packed_rows_per_device(task: PlanRequest, tier: GpuTier, lengths: Lengths) -> int:
-    """Packed rows per optimizer step and device: the power of two that keeps the samples per step nearest the
-    effective batch (LLaMA-Factory counts rows, and each row holds several samples)."""
-    wanted = task.effective_batch_size / (lengths.samples_per_packed_row() * tier.devices)
-    return max(1, 2 ** round(math.log2(wanted))) if wanted > 1 else 1
+def _packing(task: PlanRequest, tier: GpuTier, lengths: Lengths) -> tuple[int, int | None] | None:
+    """(packed rows per device and optimizer step, packed row length or None for cutoff_len) that train nearest the
+    effective batch's samples per step, within BATCH_TOLERANCE; None when packing cannot, or would not pay."""
+    if not lengths.measured or lengths.samples_per_packed_row() < PACKING_MIN_SAMPLES:
+        return None
+    per_device = task.effective_batch_size / tier.devices
+    rows = 1  # the fewest rows (a power of two, so micro-batches divide them) that full rows would overfill ...
+    while rows * lengths.samples_per_packed_row() < per_device:
+        rows *= 2
+    # ... packed shorter to hold what the batch allows, or half as many full rows, a little under the batch.
+    candidates = [(rows, lengths.pack_len_for(per_device / rows))] + ([(rows // 2, lengths.cutoff_len)] if rows > 1 else [])
+    fitting = [
+        (abs(n * lengths.samples_per_packed_row(pack_len) / per_device - 1), n, pack_len)
+        for n, pack_len in candidates
+        if lengths.samples_per_packed_row(pack_len) >= PACKING_MIN_SAMPLES
+    ]
+    off, rows, pack_len = min(fitting, default=(math.inf, 0, 0))
+    if off > BATCH_TOLERANCE:
+        return None
+    return rows, None if pack_len == lengths.cutoff_len else pack_len
 
 
 def _powers_of_two_dividing(n: int) -> list[int]:
@@ -310,7 +340,7 @@ def _powers_of_two_dividing(n: int) -> list[int]:
 
 def _rows_per_step(task: PlanRequest, tier: GpuTier, batching: Batching) -> int:
     if batching.packing:
-        return _packed_rows_per_device(task, tier, batching.lengths) * tier.devices
+        return _packing(task, tier, batching.lengths)[0] * tier.devices
     return task.effective_batch_size
 
 
@@ -364,7 +394,7 @@ def _make_plan(
     departures = _departures(task, tier, option, batching, est, rejected)
     reasons = [_rejected_reason(rej, tier, task.lora_rank) for rej in rejected] + departures
     reasons += [
-        _lengths_reason(batching),
+        _lengths_reason(batching, task, tier),
         _choice_reason(batching, est, tier, ranked[1:], task.lora_rank),
         _accumulation_reason(task, tier, batching, accumulation),
         _checkpointing_reason(batching, task, tier, option),
@@ -388,6 +418,8 @@ def _make_plan(
         deepspeed=deepspeed,
         optim=option.optim,
         lora_rank=None if option.method == "full" else option.lora_rank or task.lora_rank,
+        cutoff_len=batching.pack_len or task.cutoff_len,
+        samples_per_step=accumulation * batching.batch * tier.devices * batching.samples_per_row,
         estimate=est,
         batching=batching,
         reasons=reasons,
@@ -439,7 +471,7 @@ def _rejected_reason(est: Estimate, tier: GpuTier, task_rank: int) -> str:
     )
 
 
-def _lengths_reason(batching: Batching) -> str:
+def _lengths_reason(batching: Batching, task: PlanRequest, tier: GpuTier) -> str:
     lengths = batching.lengths
     if not lengths.measured:
         return (
@@ -447,14 +479,28 @@ def _lengths_reason(batching: Batching) -> str:
             "memory and understates the batch for short samples."
         )
     if batching.packing:
-        return (
+        reason = (
             f"Samples: {lengths.source}; packing fits {batching.samples_per_row:.1f} of them in each "
-            f"{lengths.packed_row}-token row (neat packing: they do not attend to each other)."
+            f"{batching.row_tokens}-token row (neat packing: they do not attend to each other)"
         )
-    unpackable = lengths.samples_per_packed_row() < PACKING_MIN_SAMPLES
+        if batching.pack_len is None:
+            return reason + "."
+        rows = _rows_per_step(task, tier, batching)
+        return reason + (
+            f", packed to cutoff_len {batching.pack_len}, not the task's {lengths.cutoff_len}: a full row would "
+            f"hold {lengths.samples_per_packed_row():.1f}, so {rows} row{'s' * (rows > 1)} per step would train "
+            f"about {rows * lengths.samples_per_packed_row():.0f} samples, not {task.effective_batch_size}; the longest "
+            f"sample ({lengths.longest} tokens) still fits whole."
+        )
+    if lengths.samples_per_packed_row() < PACKING_MIN_SAMPLES:
+        why = " (too long to pack two per row)."
+    elif _packing(task, tier, lengths) is None:
+        why = f" (not packed: no packed row length keeps about {task.effective_batch_size} samples per step)."
+    else:
+        why = "."
     return (
         f"Samples: {lengths.source}; each row is padded to the longest of its micro-batch, so memory is "
-        f"planned for rows of {lengths.longest_row} tokens" + (" (too long to pack two per row)." if unpackable else ".")
+        f"planned for rows of {lengths.longest_row} tokens" + why
     )
 
 
@@ -489,8 +535,7 @@ def _accumulation_reason(task: PlanRequest, tier: GpuTier, batching: Batching, a
     samples = rows * batching.samples_per_row
     return steps + (
         f": {rows} packed row{'s' if rows > 1 else ''} of about {batching.samples_per_row:.1f} samples, about "
-        f"{samples:.0f} samples per "
-        f"optimizer step for the effective batch of {task.effective_batch_size}."
+        f"{samples:.0f} samples per optimizer step for the effective batch of {task.effective_batch_size}."
     )
 
 

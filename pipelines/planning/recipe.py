@@ -90,14 +90,15 @@ def chat_format(task: Task, arch: Architecture) -> ChatFormat:
     return ChatFormat(chosen, False, note)
 
 
-def data_section(task: Task, chat: ChatFormat, **datasets: str) -> dict:
+def data_section(task: Task, chat: ChatFormat, cutoff_len: int | None = None, **datasets: str) -> dict:
+    """`cutoff_len`: the plan's when it packs rows shorter than the task's (pipelines/planning/plan.py)."""
     return {
         **datasets,
         "dataset_dir": relative(dataset_dir()),
         "template": chat.template,
         # Training and prediction must agree on thinking, or a model learns to think when it should not.
         "enable_thinking": chat.enable_thinking,
-        "cutoff_len": task.train["cutoff_len"],
+        "cutoff_len": cutoff_len or task.train["cutoff_len"],
         "overwrite_cache": True,
         "preprocessing_num_workers": 2,
     }
@@ -150,6 +151,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
         f"  or: llamafactory-cli train {THIS_FILE}",
         f"Estimated peak memory per device: {plan.estimate.peak_gb:.1f} GB (see `domaintune estimate`).",
         timing.line(),
+        f"Samples per optimizer step: about {plan.samples_per_step:.0f} (the task's effective batch: {task.train['effective_batch_size']}).",
         "Why:",
         *[f"  - {reason}" for reason in plan.reasons + ([chat.note] if chat.note else [])],
     ]
@@ -161,7 +163,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
             **{k: v for k, v in lf.items() if k in method_keys},
             **lora_section(task, plan),
         },
-        "dataset": data_section(task, chat, dataset=task.dataset_name("train"), eval_dataset=task.dataset_name("val")),
+        "dataset": data_section(task, chat, plan.cutoff_len, dataset=task.dataset_name("train"), eval_dataset=task.dataset_name("val")),
         "output": {
             "output_dir": relative(output_dir),
             "logging_steps": 5,

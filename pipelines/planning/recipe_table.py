@@ -99,6 +99,12 @@ def lengths_cell(row: RecipeRow) -> str:
     return f"{batching.row_tokens} (p50 {lengths.quantiles[50]})"
 
 
+def samples_cell(row: RecipeRow) -> str:
+    if row.plan is None:
+        return _NO_PLAN
+    return f"{row.plan.samples_per_step:.0f}"
+
+
 def checkpointing_cell(row: RecipeRow) -> str:
     if row.plan is None:
         return _NO_PLAN
@@ -133,15 +139,22 @@ COLUMNS = (
     Column(
         "Batch × accum",
         "per-device batch × gradient accumulation steps (× GPUs): the task's effective batch; \"packed\" means "
-        "several short samples share each row (neat packing), and then the rows per step times the samples per "
-        "row come nearest the effective batch",
+        "several short samples share each row (neat packing), and then these count rows, not samples",
         batch_cell,
+    ),
+    Column(
+        "Samples / step",
+        "samples each optimizer step trains: the effective batch, or packed rows times the samples a row holds on "
+        "average, kept within 25% of the effective batch (packed rows are shortened below cutoff_len where a full "
+        "one would hold too many)",
+        samples_cell,
     ),
     Column(
         "Row tokens",
         "tokens per row of a micro-batch that memory is planned for, from the training set's measured lengths "
         "(the task's chat template, the Qwen tokenizer): the longest sample padded to a multiple of 8, with the "
-        "median sample beside it, or a packed row of cutoff_len + 1 with the samples each row holds on average "
+        "median sample beside it, or a packed row of cutoff_len + 1 (the packed cutoff_len, when shorter) with the "
+        "samples each row holds on average "
         "(\"cutoff_len\" when the data did not build and nothing was measured)",
         lengths_cell,
     ),
@@ -176,7 +189,7 @@ def shipped_lengths(task: Task) -> LengthStats | None:
     if key not in _STATS:
         with tempfile.TemporaryDirectory(prefix=f"lengths-{task.name}-") as tmp:
             try:
-                _STATS[key] = build_task(task, dataset_dir=Path(tmp)).lengths.get(task.dataset_name("train"))
+                _STATS[key] = build_task(task, dataset_dir=Path(tmp), quiet=True).lengths.get(task.dataset_name("train"))
             except DomaintuneError:
                 _STATS[key] = None  # planned at cutoff_len; the row says so
     return _STATS[key]

@@ -204,7 +204,7 @@ def test_skip_invalid_counts_each_reason_and_keeps_the_rest(tmp_path):
     conversion = convert([tmp_path / "log.jsonl"], K2, skip_invalid=True)
     assert [e.record for e in conversion.examples] == records(U1_SAMPLES + U2_SAMPLES)
     assert conversion.skipped == Counter({"-: not valid JSON: Expecting value": 2, f"event: 'app_crash' is not one of {EVENT_NAMES}": 1})
-    assert conversion.skipped_records() == f"{tmp_path / 'log.jsonl'}: lines 1, 2, 3"
+    assert [(path, location) for path, location, _ in conversion.skipped_at] == [(str(tmp_path / "log.jsonl"), f"line {n}") for n in (1, 2, 3)]
 
 
 @pytest.mark.parametrize(

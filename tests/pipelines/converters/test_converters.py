@@ -1,5 +1,7 @@
 """The Alpaca converter and the shared record loop: target records, every bad-input path named by file/record/field."""
 
+import json
+
 import pytest
 
 from pipelines.core.errors import DomaintuneError, RecordError
@@ -46,3 +48,27 @@ def test_skip_invalid_counts_reasons(fixtures):
 def test_unknown_converter_lists_the_known_ones():
     with pytest.raises(DomaintuneError, match="alpaca"):
         CONVERTERS.get("csv-magic")
+
+
+@pytest.mark.parametrize(
+    "raw, target",
+    [
+        # LLaMA-Factory's alpaca converter: null is none, and the user's turn is instruction and input joined.
+        ({"instruction": "怎么查话费？", "input": None, "output": "答"}, {"instruction": "怎么查话费？", "input": "", "output": "答"}),
+        ({"instruction": "", "input": "怎么查话费？", "output": "答"}, {"instruction": "怎么查话费？", "input": "", "output": "答"}),
+        ({"instruction": None, "input": "怎么查话费？", "output": "答"}, {"instruction": "怎么查话费？", "input": "", "output": "答"}),
+        ({"input": "怎么查话费？", "output": "答", "system": None, "history": None}, {"instruction": "怎么查话费？", "input": "", "output": "答"}),
+    ],
+)
+def test_alpaca_reads_null_fields_and_an_empty_instruction_as_llamafactory_does(tmp_path, raw, target):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([raw], ensure_ascii=False), encoding="utf-8")
+    assert [e.record for e in convert("alpaca", path).examples] == [target]
+
+
+def test_alpaca_without_text_in_instruction_or_input_is_refused(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([{"instruction": " ", "input": None, "output": "答"}]), encoding="utf-8")
+    with pytest.raises(RecordError) as info:
+        convert("alpaca", path)
+    assert str(info.value) == f"{path}: record 1: instruction: no text in instruction or input: the user's turn would be empty"

@@ -133,7 +133,7 @@ def test_a_bad_row_names_file_line_and_column(tmp_path, row, field, reason):
         convert([path])
     assert str(err.value) == f"{path}: line 2: {field}: {reason}"
     skipped = convert([path], skip_invalid=True)
-    assert skipped.invalid == 1 and skipped.skipped_records() == f"{path}: line 2"
+    assert skipped.invalid == 1 and skipped.skipped_at == [(str(path), "line 2", f"{field}: {reason}")]
 
 
 def test_comma_separated_copies_with_a_header_read_the_same(checkins, tmp_path):

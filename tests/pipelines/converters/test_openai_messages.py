@@ -56,3 +56,23 @@ def test_bad_records_name_file_record_message_and_field(tmp_path, record, messag
     with pytest.raises(RecordError) as info:
         convert([path], {}, False)
     assert str(info.value) == f"{path}: line 2: {message}"
+
+
+def test_tools_as_json_text_give_the_record_tools_as_a_list_give(tmp_path, fixtures):
+    # LLaMA-Factory's openai formatting takes `tools` as a list or as its JSON text; so does this converter.
+    records = [json.loads(line) for line in (fixtures / "formats/openai_messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    as_text = [{**r, "tools": json.dumps(r["tools"], ensure_ascii=False)} if "tools" in r else r for r in records]
+    path = tmp_path / "text_tools.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in as_text), encoding="utf-8")
+    by_list = [e.record for e in convert([fixtures / "formats/openai_messages.jsonl"], {}, False).examples]
+    assert [e.record for e in convert([path], {}, False).examples] == by_list
+    assert any("tools" in r for r in by_list)
+
+
+def test_broken_tools_text_is_named_without_printing_it(tmp_path):
+    tools = '[{"type": "function", "function": {"name": "get_weather", "description": "' + "x" * 5000 + '"}'  # no closing ]
+    path = tmp_path / "chat.jsonl"
+    path.write_text(json.dumps({"messages": M, "tools": tools}) + "\n", encoding="utf-8")
+    with pytest.raises(RecordError) as info:
+        convert([path], {}, False)
+    assert str(info.value) == f"{path}: line 1: tools: not a JSON list of function definitions: Expecting ',' delimiter at character 5076"

@@ -77,7 +77,7 @@ F, O = {"from": "function_call", "value": '{"name": "f", "arguments": {}}'}, {"f
         ({"conversations": [{"from": "bot", "value": "x"}, G]}, "conversations[0].from: unknown role 'bot'; roles are human, user, gpt, assistant, observation, function_call, system"),
         ({"conversations": [{"from": "human"}, G]}, "conversations[0]: no content: expected key 'value' or 'content'"),
         ({"conversations": [H, {"from": "gpt", "value": " "}]}, "conversations[1].value: empty gpt turn"),
-        ({"conversations": [H, G], "tools": "get_weather"}, "tools: not a JSON list of function definitions: Expecting value"),
+        ({"conversations": [H, G], "tools": "get_weather"}, "tools: not a JSON list of function definitions: Expecting value at character 0"),
         ({"conversations": [H, G], "tools": '{"name": "f"}'}, "tools: must be a JSON list of function definitions, each with a name"),
         ({"conversations": [H, G], "images": ["cat.png"]}, "images: multimodal columns are not supported by this task's model"),
         ({"conversations": []}, "conversations: [] should be non-empty"),
@@ -99,10 +99,33 @@ def test_fields_not_carried_over_are_counted_per_record(tmp_path):
     assert conversion.dropped == {"id": 2, "source": 1, "conversations[].weight": 1}
 
 
-def test_skip_invalid_names_the_first_ten_skipped_records_and_counts_all(tmp_path):
+def test_skip_invalid_names_every_skipped_record_and_counts_all(tmp_path):
     rows = [{"conversations": [G, H]}] * 12 + [{"conversations": [H, G]}]
     (tmp_path / "d.json").write_text(json.dumps(rows), encoding="utf-8")
     conversion = convert([tmp_path / "d.json"], {}, True)
     assert len(conversion.examples) == 1
     assert conversion.skipped == {"conversations[0].from: 'gpt' where LLaMA-Factory expects human or observation": 12}
-    assert conversion.skipped_records() == f"{tmp_path / 'd.json'}: records 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more"
+    reason = "conversations[0].from: 'gpt' where LLaMA-Factory expects human or observation"
+    assert conversion.skipped_at == [(str(tmp_path / "d.json"), f"record {i}", reason) for i in range(1, 13)]
+
+
+@pytest.mark.parametrize("column", ["messages", "dialog"])
+def test_the_column_of_turns_is_found_under_any_name(tmp_path, column):
+    rows = [{column: [H, G], "system": "s", "id": 1}, {column: [{"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]}]
+    (tmp_path / "d.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert records(tmp_path / "d.jsonl") == [
+        {"conversations": [H, G], "system": "s"},
+        {"conversations": [{"from": "human", "value": "q2"}, {"from": "gpt", "value": "a2"}]},
+    ]
+
+
+def test_without_a_column_of_turns_the_error_names_the_columns_and_the_option(tmp_path):
+    # Two lists of turns (a DPO-style record): which one is the conversation is for the user to say.
+    (tmp_path / "d.json").write_text(json.dumps([{"chosen": [H, G], "rejected": [H, G]}]), encoding="utf-8")
+    with pytest.raises(RecordError) as info:
+        records(tmp_path / "d.json")
+    assert str(info.value) == (
+        f"{tmp_path / 'd.json'}: record 1: conversations: no such column (the record's columns: 'chosen', 'rejected'); "
+        "name the column of turns in source.options.columns.messages"
+    )
+    assert records(tmp_path / "d.json", {"columns": {"messages": "chosen"}}) == [{"conversations": [H, G]}]

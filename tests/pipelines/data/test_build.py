@@ -1,5 +1,6 @@
 """Building datasets: de-duplication, seeded split, byte-identical rebuilds, registration, nothing half-written."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -213,7 +214,7 @@ def test_stale_sidecar_of_an_earlier_build_is_removed(telecom, fixtures, dataset
     assert not (dataset_dir / "telecom_val.meta.jsonl").exists()
 
 
-def test_summary_names_the_first_ten_skipped_records_and_counts_fields_not_carried_over(telecom, tmp_path, dataset_dir):
+def test_summary_names_the_first_ten_skipped_records_with_reasons_and_counts_fields_not_carried_over(telecom, tmp_path, dataset_dir):
     rows = [{"instruction": "q", "output": 42}] * 12 + [
         {"instruction": f"问{i}", "input": "", "output": "答", "id": i, "meta": {"src": "web"} if i else None} for i in range(3)
     ]
@@ -221,6 +222,132 @@ def test_summary_names_the_first_ten_skipped_records_and_counts_fields_not_carri
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     summary = build_task(telecom, [path], skip_invalid=True, dataset_dir=dataset_dir)
     lines = summary.lines()
-    assert f"  skipped records: {path}: records 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more" in lines
+    named = [line for line in lines if line.startswith("  removed ")]
+    assert named == [f"  removed {path}: record {i}: output: 42 is not of type 'string'" for i in range(1, 11)]
+    assert "  and 2 more removed records (--report-skipped FILE names every one)" in lines
     assert "  skipped 12: output: 42 is not of type 'string'" in lines
     assert lines[lines.index("  not carried over: id (in 3 records)") + 1] == "  not carried over: meta (in 3 records)"
+
+
+# --- every input LLaMA-Factory reads builds the same datasets ------------------------------------------------
+
+
+def tabular_copy(records: list[dict], path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    keys = list(dict.fromkeys(key for record in records for key in record))  # from_pylist reads only the first's
+    table = pa.table({key: [record.get(key) for record in records] for key in keys})
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+    elif path.suffix == ".csv":
+        pa_csv.write_csv(table, path)
+    else:
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+    return path
+
+
+def built(task, inputs, dataset_dir) -> dict[str, bytes]:
+    build_task(task, inputs, dataset_dir=dataset_dir, quiet=True)
+    return {p.name: p.read_bytes() for p in dataset_dir.iterdir() if p.suffix == ".json"}
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".arrow", ".jsonl"])
+def test_a_columnar_or_jsonl_copy_builds_the_datasets_of_its_json(telecom, fixtures, tmp_path, suffix):
+    # good.json has a system prompt on one record and a history on another: null elsewhere in the columns.
+    records = read(fixtures / "telecom/good.json")
+    copy = tmp_path / f"good{suffix}"
+    if suffix == ".jsonl":
+        copy.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    else:
+        tabular_copy(records, copy)
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    assert built(telecom, [copy], tmp_path / "a") == built(telecom, [fixtures / "telecom/good.json"], tmp_path / "b")
+
+
+def test_a_csv_copy_builds_the_datasets_of_its_json(telecom, tmp_path):
+    # CSV has no nesting (no history) and reads an empty cell as null: "input": "" comes back as no input, the same.
+    records = [{**r, "input": "在北京" if i % 2 else ""} for i, r in enumerate(GOOD)]
+    json_file = write_input(tmp_path / "flat.json", records)
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    assert built(telecom, [tabular_copy(records, tmp_path / "flat.csv")], tmp_path / "a") == built(telecom, [json_file], tmp_path / "b")
+
+
+def test_a_parquet_copy_of_tool_calls_builds_the_sharegpt_datasets_of_its_json(telecom, fixtures, tmp_path):
+    sharegpt = dataclasses.replace(telecom, config={**telecom.config, "source": {"converter": "sharegpt", "paths": []}})
+    source = fixtures / "formats/glaive_toolcall.json"
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    parquet = tabular_copy(read(source), tmp_path / "tools.parquet")
+    assert built(sharegpt, [parquet], tmp_path / "a") == built(sharegpt, [source], tmp_path / "b")
+
+
+# --- what is left out is counted by reason and named ------------------------------------------------------------
+
+
+def test_exact_duplicates_are_named_with_the_record_they_repeat_and_listed_in_the_report(telecom, dataset_dir, tmp_path):
+    rows = GOOD + [GOOD[1], {"instruction": "q", "input": "", "output": 7}, GOOD[4], GOOD[1]]
+    path = write_input(tmp_path / "dups.json", rows)
+    report = tmp_path / "skipped.txt"
+    summary = build_task(telecom, [path], skip_invalid=True, dataset_dir=dataset_dir, report_skipped=report, quiet=True)
+    assert (summary.read, summary.duplicates, summary.near_duplicates) == (10, 3, 0)
+    assert report.read_text(encoding="utf-8").splitlines() == [
+        f"{path}: record 8: output: 7 is not of type 'string'",
+        f"{path}: record 7: exact duplicate of record 2",
+        f"{path}: record 9: exact duplicate of record 5",
+        f"{path}: record 10: exact duplicate of record 2",
+    ]
+    lines = summary.lines()
+    assert lines[0] == "telecom: 10 records read, 3 exact duplicates removed"
+    assert f"  removed {path}: record 7: exact duplicate of record 2" in lines
+    assert f"  every removed record (4): {report}" in lines
+
+
+def test_near_duplicates_a_converter_marks_are_counted_apart_from_exact_ones():
+    from pipelines.converters.records import Conversion, Example
+    from pipelines.data.build import deduplicate
+
+    def example(text, line, key):
+        return Example(record={"instruction": text, "input": "", "output": "a"}, origin=("m.jsonl", f"line {line}"), near_key=key)
+
+    # Line 2 repeats line 1 exactly (so it is not counted as near); line 3 differs only in what the key ignores.
+    conversion = Conversion([example("问：", 1, "k"), example("问：", 2, "k"), example("问:", 3, "k"), example("别的", 4, "j")])
+    exact, near = deduplicate(conversion)
+    assert exact == [("m.jsonl", "line 2", "exact duplicate of line 1")]
+    assert near == [("m.jsonl", "line 3", "near duplicate of line 1")]
+    assert [e.origin[1] for e in conversion.examples] == ["line 1", "line 4"]
+
+
+def test_with_nothing_usable_left_the_reasons_are_printed_before_the_error(telecom, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipelines.cli.main import cli
+
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path / "workspace"))
+    path = write_input(tmp_path / "bad.json", [{"instruction": "q", "input": "", "output": i} for i in range(12)])
+    result = CliRunner().invoke(cli, ["data", "--task", "telecom", "--input", str(path), "--skip-invalid"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "  skipped 12: output: 0 is not of type 'string'" not in lines  # one reason per value: counted apart
+    assert sum(line.startswith("  skipped 1: output: ") for line in lines) == 12
+    assert [line for line in lines if line.startswith("  removed ")][:2] == [
+        f"  removed {path}: record 1: output: 0 is not of type 'string'",
+        f"  removed {path}: record 2: output: 1 is not of type 'string'",
+    ]
+    assert "  and 2 more removed records (--report-skipped FILE names every one)" in lines
+    assert lines[-1].startswith(f"Error: {telecom.path}: 0 usable record(s) split into 0 train and 0 val")
+
+
+def test_off_a_terminal_each_phase_of_the_build_is_one_line(telecom, fixtures, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipelines.cli.main import cli
+
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path / "workspace"))
+    result = CliRunner().invoke(cli, ["data", "--task", "telecom", "--input", str(fixtures / "telecom/good.json")])
+    assert result.exit_code == 0, result.output
+    phases = [line.split(": ")[1] for line in result.output.splitlines() if line.startswith("telecom: ") and " in " in line]
+    assert phases == ["read", "dedup", "split", "write", "sample", "tokenizer", "tokenize", "statistics", "publish"]
+    assert "telecom: read: 17 records in " in result.output  # 5 records and the 12 scenarios
+    assert "telecom: write: 16 records in " in result.output  # 3 train, 1 val, 12 scenarios

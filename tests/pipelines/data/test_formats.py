@@ -29,7 +29,7 @@ def test_formats_command_prints_name_summary_options_and_example():
     result = CliRunner().invoke(formats_cmd, [])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    at = lines.index("sharegpt: ShareGPT JSON / JSONL, the whole of LLaMA-Factory 0.9.5's spec (its data/README.md) -> ShareGPT target records.")
+    at = lines.index("sharegpt: ShareGPT in any file LLaMA-Factory reads, the whole of its 0.9.5 spec (its data/README.md) -> ShareGPT target records.")
     assert lines[at + 1] == "  options: columns, tags"
     example = json.loads(lines[at + 2].removeprefix("  example: "))
     assert [turn["from"] for turn in example["conversations"]] == ["human", "function_call", "observation", "gpt"]

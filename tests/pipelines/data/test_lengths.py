@@ -1,14 +1,20 @@
-"""Token lengths through LLaMA-Factory's template, batched; statistics, sampling, and the files a build writes."""
+"""Token lengths as LLaMA-Factory trains on them, batched; statistics, sampling, and the files a build writes."""
 
 import dataclasses
+import json
+import statistics
 
 import pytest
 
+from bench.llamafactory_data import llamafactory_lengths
+from pipelines.converters.sharegpt import convert as sharegpt
 from pipelines.core.tasks import load_task
+from pipelines.core.tiny_model import tokenizer_dir
 from pipelines.data import lengths
 from pipelines.data.build import build_task
+from pipelines.data.dataset_info import entry_for, register
+from pipelines.data.encoding import load_encoder
 from pipelines.data.lengths import measure_datasets, read_stats, token_lengths
-from pipelines.data.preview import load_template, to_messages
 
 
 @pytest.fixture(scope="module")
@@ -17,32 +23,47 @@ def telecom():
 
 
 @pytest.fixture(scope="module")
-def qwen(telecom):
-    return load_template(telecom)
+def encoder(telecom):
+    return load_encoder(telecom)
 
 
 def record(instruction: str, output: str = "答", **extra) -> dict:
     return {"instruction": instruction, "input": "", "output": output, **extra}
 
 
-def test_batched_lengths_equal_llamafactory_encoding_one_record_at_a_time(qwen):
-    tokenizer, template = qwen
+def with_template(task, template):
+    return dataclasses.replace(task, config={**task.config, "model": {**task.model, "template": template, "enable_thinking": False}})
+
+
+def test_batched_lengths_equal_llamafactory_encoding_one_record_at_a_time(encoder):
     records = [
         record("怎么查话费？", system="你是客服。"),
         record("5G套餐有哪些？", "有很多种。", history=[["早", "早上好"]]),
         {"instruction": "办宽带", "input": "在北京", "output": "可以"},
     ]
-    one_by_one = [
-        sum(len(p) + len(r) for p, r in template.encode_multiturn(tokenizer, to_messages(x), x.get("system"))) for x in records
-    ]
-    assert token_lengths(records, tokenizer, template) == one_by_one
+    entry = entry_for("d.json", records)
+    assert token_lengths(records, encoder, entry) == [len(encoder.input_ids(r, entry)) for r in records]
 
 
-def test_each_repeated_word_is_one_more_token(qwen):
+def test_each_repeated_word_is_one_more_token(encoder):
     # " hello" is a single token of the Qwen vocabulary, so 7 more of them are exactly 7 more tokens.
-    tokenizer, template = qwen
-    short, longer = token_lengths([record("say" + " hello" * 3), record("say" + " hello" * 10)], tokenizer, template)
+    records = [record("say" + " hello" * 3), record("say" + " hello" * 10)]
+    short, longer = token_lengths(records, encoder, entry_for("d.json", records))
     assert longer - short == 7
+
+
+@pytest.mark.parametrize("template", ["qwen", "qwen3_nothink"])
+def test_tool_call_lengths_equal_llamafactory_get_dataset_record_by_record(telecom, fixtures, tmp_path, template):
+    # A glaive_toolcall-shaped fixture (function calls, observations, tools, one system prompt): the tools text is
+    # most of each prompt, so statistics that left it out were a fifth short on LLaMA-Factory's glaive_toolcall_en.
+    records = [e.record for e in sharegpt([fixtures / "formats/glaive_toolcall.json"], {}, False).examples]
+    (tmp_path / "tools.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    register({"tools": entry_for("tools.json", records)}, tmp_path)
+    expected = llamafactory_lengths(tmp_path, "tools", template, tokenizer_dir())
+
+    stats = measure_datasets(with_template(telecom, template), {"tools": records})["tools"]
+    assert token_lengths(records, load_encoder(with_template(telecom, template)), entry_for("tools.json", records)) == expected
+    assert (stats.mean, stats.max, stats.measured_on) == (round(statistics.mean(expected), 1), max(expected), "every record")
 
 
 def test_statistics_of_known_lengths():
@@ -70,6 +91,7 @@ def test_sampled_percentiles_come_from_the_uniform_part(monkeypatch):
     assert (stats.mean, stats.p50, stats.max, stats.measured) == (25.0, 30, 400, 6)
     assert stats.over_cutoff == 500  # 2 of the 4 uniform lengths exceed 25: half of 1,000
     assert "from 6 sampled" in stats.line()
+    assert stats.measured_on == lengths.SAMPLED
 
 
 def test_build_writes_stats_beside_each_dataset(telecom, fixtures, dataset_dir):

@@ -1,11 +1,14 @@
 """Preview renders through LLaMA-Factory's own template; the label segment is exactly what is trained."""
 
 import dataclasses
+import json
 
 import pytest
 
 from pipelines.core.tasks import load_task
-from pipelines.data.preview import load_template, render
+from pipelines.data.dataset_info import entry_for
+from pipelines.data.encoding import load_encoder
+from pipelines.data.preview import render
 
 RECORD = {"instruction": "你好", "input": "", "output": "答", "history": [["早", "早上好"]]}
 
@@ -28,8 +31,9 @@ def task_with(template, thinking):
 )
 def test_label_tokens_follow_template_and_thinking(template, thinking, last_prompt_tail, last_label):
     task = task_with(template, thinking)
-    tokenizer, tmpl = load_template(task)
-    sample = render(task, RECORD, tokenizer, tmpl)
+    encoder = load_encoder(task)
+    tokenizer = encoder.tokenizer
+    sample = render(task, RECORD, entry_for("d.json", [RECORD]), encoder)
     labels = [text for text, is_label in sample.segments if is_label]
     assert labels[-1] == last_label
     assert sample.segments[-2][0].endswith(f"<|im_start|>user\n你好<|im_end|>\n{last_prompt_tail}")
@@ -40,16 +44,14 @@ def test_label_tokens_follow_template_and_thinking(template, thinking, last_prom
 
 def test_system_prompt_and_truncation_flag():
     task = task_with("qwen", False)
-    tokenizer, tmpl = load_template(task)
     long = {"instruction": "问" * 5000, "input": "", "output": "答", "system": "你是客服。"}
-    sample = render(task, long, tokenizer, tmpl)
+    sample = render(task, long, entry_for("d.json", [long]), load_encoder(task))
     assert sample.segments[0][0].startswith("<|im_start|>system\n你是客服。<|im_end|>\n")
     assert sample.truncated and sample.prompt_tokens > task.train["cutoff_len"]
 
 
 def test_sharegpt_tools_are_shown_in_the_prompt_and_function_calls_are_trained():
     task = task_with("qwen", False)
-    tokenizer, tmpl = load_template(task)
     record = {
         "conversations": [
             {"from": "human", "value": "北京天气？"},
@@ -60,10 +62,26 @@ def test_sharegpt_tools_are_shown_in_the_prompt_and_function_calls_are_trained()
         "system": "你是助手。",
         "tools": '[{"name": "get_weather", "description": "查询天气", "parameters": {"type": "object", "properties": {}}}]',
     }
-    sample = render(task, record, tokenizer, tmpl)
+    sample = render(task, record, entry_for("d.json", [record]), load_encoder(task))
     prompts = [text for text, is_label in sample.segments if not is_label]
     labels = [text for text, is_label in sample.segments if is_label]
     assert prompts[0].startswith("<|im_start|>system\n你是助手。\n\n# Tools")
     assert '"name": "get_weather", "description": "查询天气"' in prompts[0]
     assert labels == ['<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京"}}\n</tool_call><|im_end|>\n', "北京晴。<|im_end|>\n"]
     assert prompts[1] == "<|im_start|>user\n<tool_response>\n晴\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_preview_reads_only_the_records_it_shows(tmp_path, monkeypatch):
+    # The dataset file breaks after its third record: showing two must not parse it, or any record after them.
+    from pipelines.core.paths import WORKSPACE_ENV
+    from pipelines.data.dataset_info import register
+    from pipelines.data.preview import preview
+
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
+    folder = tmp_path / "dataset_info"
+    folder.mkdir()
+    good = ",\n".join(json.dumps({**RECORD, "instruction": f"问题{i}"}, ensure_ascii=False) for i in range(3))
+    (folder / "telecom_train.json").write_text("[\n" + good + ",\n{ broken", encoding="utf-8")
+    register({"telecom_train": entry_for("telecom_train.json", [RECORD])}, folder)
+    samples = preview(task_with("qwen", False), "telecom_train", 2)
+    assert [s.segments[-2][0].endswith(f"问题{i}<|im_end|>\n<|im_start|>assistant\n") for i, s in enumerate(samples)] == [True, True]

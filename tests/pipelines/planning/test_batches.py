@@ -29,6 +29,14 @@ def test_greedy_knapsack_fills_rows_like_llamafactory(short, long, per_row):
     assert two_lengths(short, long).samples_per_packed_row() == pytest.approx(per_row, rel=0.001)
 
 
+def test_pack_len_for_holds_the_samples_asked_never_below_the_longest():
+    lengths = Lengths(1024, (100,) * 101, 100, "100 each")
+    assert lengths.pack_len_for(8) == 807 and lengths.samples_per_packed_row(807) == 8  # 8 x 100 fit, 9 do not
+    assert lengths.pack_len_for(4) == 407 and lengths.packed_row(407) == 408  # no padding beyond pack_len + 1
+    assert lengths.pack_len_for(0.5) == 103  # one sample per row at least: the longest must fit whole
+    assert lengths.pack_len_for(50) == 1024  # never above the task's cutoff_len
+
+
 def test_lengths_from_stats_truncate_at_cutoff_and_name_their_source():
     stats = LengthStats("d_train", "qwen", 1024, 10, 10, 900.0, 800, 1100, 1200, 1300, 3, list(range(800, 1301, 5)))
     lengths = Lengths.from_stats(stats, cutoff_len=1024)

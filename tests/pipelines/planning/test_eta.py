@@ -69,13 +69,14 @@ def test_a_row_of_another_card_is_scaled_by_peak_tflops_and_said_to_be_an_estima
 def test_max_steps_replaces_the_epochs():
     plan = plan_on("4090")
     result = timing("4090", [row_like(plan, "NVIDIA H200 (1 GPU)", 1000.0)], plan)
-    # Per optimizer step: 2 packed rows x 5 samples x 200 tokens x 2 accumulation steps = 4,000 tokens.
-    assert (plan.per_device_train_batch_size, plan.gradient_accumulation_steps, plan.packing) == (2, 2, True)
-    assert result.tokens_per_step == pytest.approx(4000)
+    # The planner's fastest fit on a 4090 trains the task's 16 samples unpacked in one micro-batch:
+    # 16 samples x 200 tokens x 1 accumulation step = 3,200 tokens per optimizer step.
+    assert (plan.per_device_train_batch_size, plan.gradient_accumulation_steps, plan.packing) == (16, 1, False)
+    assert result.tokens_per_step == pytest.approx(3200)
     limited = result.limited(10)
-    assert limited.tokens == pytest.approx(40_000)
-    assert "max_steps 10 x 4,000 tokens per step = 40,000 tokens" in limited.line()
-    assert result.limited(None) == result and result.limited(1000).tokens == 4_000_000  # past 3 epochs, as the Trainer goes
+    assert limited.tokens == pytest.approx(32_000)
+    assert "max_steps 10 x 3,200 tokens per step = 32,000 tokens" in limited.line()
+    assert result.limited(None) == result and result.limited(1000).tokens == 3_200_000  # past 3 epochs, as the Trainer goes
 
 
 def test_without_a_usable_row_or_statistics_the_time_is_unknown_and_says_why():

@@ -19,6 +19,7 @@ from pipelines.planning.recipe_table import (
     method_cell,
     recipe_rows,
     render_readme,
+    samples_cell,
     shipped_lengths,
     write_readme,
 )
@@ -34,18 +35,23 @@ def test_one_row_per_task_and_tier(rows):
 
 
 def test_telecom_on_a_4090_packs_its_short_samples(rows):
-    # ~100-token samples: about 10 share each 1032-token row, and 2 rows (about 20 samples) make a step.
+    # ~100-token samples: about 10 would share each 1032-token row, 20 a step of 2 rows; rows packed to 847 tokens
+    # hold 8, and 2 of them make the effective batch of 16.
     row = rows["telecom", "4090"]
     assert row.model == "Qwen/Qwen2.5-1.5B-Instruct"
     assert (method_cell(row), batch_cell(row), checkpointing_cell(row)) == ("LoRA bf16", "2 × 1, packed", "off")
-    assert lengths_cell(row) == "1032 packed, 9.8/row"
-    assert estimate_cell(row) == "15.7 / 21.6 GB"
+    assert (lengths_cell(row), samples_cell(row), row.plan.cutoff_len) == ("848 packed, 8.0/row", "16", 847)
+    assert estimate_cell(row) == "13.6 / 21.6 GB"
 
 
 def test_behavior_rows_are_planned_for_the_longest_sample(rows):
-    row = rows["behavior", "4090"]
-    assert (batch_cell(row), lengths_cell(row)) == ("8 × 2", "552 (p50 466)")
+    # Unpacked, a row is as long as the longest sample; packed, rows of 967 + 1 tokens (cutoff_len 967, above the
+    # longest sample) hold two samples on average, and 8 of them make the effective batch of 16.
+    row = rows["behavior", "h100x8"]
+    assert (batch_cell(row), lengths_cell(row)) == ("2 × 1 × 8 GPUs", "552 (p50 466)")
     assert row.plan.estimate.seq_len == 552
+    row = rows["behavior", "4090"]
+    assert (batch_cell(row), lengths_cell(row), samples_cell(row)) == ("4 × 2, packed", "968 packed, 2.0/row", "16")
 
 
 def test_behavior_fits_a_3080_laptop(rows):
@@ -84,6 +90,21 @@ def test_telecom_on_qwen25_7b_gets_a_qlora_plan_on_the_8_gb_laptop():
     assert (method_cell(row), estimate_cell(row)) == ("QLoRA-4 bf16 + 8-bit Adam", "7.2 / 7.2 GB")
 
 
+def test_every_recipe_trains_within_a_quarter_of_the_effective_batch(rows):
+    # Packed rows hold several samples each, and LLaMA-Factory counts rows: the samples per optimizer step are what
+    # the task's effective batch means. The planner rounds the batch up to a multiple of the GPUs, and says so.
+    checked = 0
+    for (task, tier), row in rows.items():
+        if row.plan is None:
+            continue
+        wanted = load_task(task).train["effective_batch_size"]
+        planned = -(-wanted // row.tier.devices) * row.tier.devices
+        assert row.plan.samples_per_step == pytest.approx(planned, rel=0.25), (task, tier, row.plan.samples_per_step)
+        assert planned == wanted or row.plan.departures[0].startswith(f"Effective batch {planned}, not the task's {wanted}")
+        checked += 1
+    assert checked == sum(row.plan is not None for row in rows.values()) > 40
+
+
 def test_readme_is_up_to_date():
     # Regenerate with `domaintune recipes` when this fails.
     assert README_FILE.read_text(encoding="utf-8") == render_readme(recipe_rows())
@@ -120,3 +141,18 @@ def test_the_template_follows_the_model_family(tmp_path):
     assert any("template qwen3_nothink (not the task's qwen): Qwen/Qwen3-0.6B is a qwen3 model" in line for line in recipe.header)
     same_family = training_recipe(load_task("telecom"), get_tier("4090"), ModelChoice("Qwen/Qwen2.5-7B-Instruct"), tmp_path / "a")
     assert same_family.args["template"] == "qwen"
+
+
+def test_a_recipe_packed_shorter_writes_that_cutoff_len_and_says_the_samples_per_step(tmp_path, monkeypatch):
+    from pipelines.core.models import ModelChoice
+    from pipelines.core.paths import WORKSPACE_ENV, dataset_dir
+    from pipelines.data.lengths import LengthStats, write_stats
+    from pipelines.planning.recipe import training_recipe
+
+    # Every sample 100 tokens: a 1024-token row would hold 10, two rows 20 for telecom's batch of 16.
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
+    dataset_dir().mkdir(parents=True)
+    write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 1000, 1000, 100, 100, 100, 100, 100, 0, [100] * 101))
+    recipe = training_recipe(load_task("telecom"), get_tier("4090"), ModelChoice("Qwen/Qwen2.5-1.5B-Instruct"), tmp_path / "adapter")
+    assert (recipe.args["packing"], recipe.args["cutoff_len"], recipe.sections["dataset"]["cutoff_len"]) == (True, 807, 807)
+    assert "Samples per optimizer step: about 16 (the task's effective batch: 16)." in recipe.header
