@@ -12,9 +12,9 @@ search results as they come (`distance` as a string, `biz_ext.cost`, `biz_ext.ra
 mapped to the fields above (pipelines/converters/amap.py), with the `cuisines` option renaming Amap's type names to
 the agent's preference words. The target record is
 instruction = Instruction, input = Question, output = Answer; the meta is {"id", "context"}, where the id is a
-stable hash of the normalised question and answer. Records whose normalised question and answer repeat an
-earlier record's (whitespace and punctuation ignored, full- and half-width alike) are dropped as near
-duplicates and counted.
+stable hash of the normalised question and answer and the record's `near_key`: the build drops a record whose
+normalised question and answer repeat an earlier record's (whitespace and punctuation ignored, full- and half-width
+alike) as a near duplicate, and an identical one as an exact duplicate, naming each.
 """
 
 import hashlib
@@ -62,6 +62,7 @@ SCHEMA = {
 }
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 OBJECT = {"type": "object"}  # all convert_records can check before the keys are lower-cased
+# What makes two records near duplicates here: their sample_id, which is their `near_key` (the build drops them).
 DUPLICATE = "near duplicate: same question and answer after whitespace and punctuation normalisation"
 
 
@@ -101,19 +102,7 @@ def to_example(raw: dict, cuisines: dict[str, str] | None = None) -> Example:
     meta = {"id": sample_id(record["question"], record["answer"])}
     if context:
         meta["context"] = context
-    return Example(record=target, meta=meta)
-
-
-def drop_near_duplicates(conversion: Conversion) -> Conversion:
-    seen, kept = set(), []
-    for example in conversion.examples:
-        if example.meta["id"] in seen:
-            conversion.skipped[DUPLICATE] += 1
-        else:
-            seen.add(example.meta["id"])
-            kept.append(example)
-    conversion.examples = kept
-    return conversion
+    return Example(record=target, meta=meta, near_key=meta["id"])
 
 
 EXAMPLE = {
@@ -143,4 +132,4 @@ OPTIONS_SCHEMA = {
 
 @register_converter("map_agent", options_schema=OPTIONS_SCHEMA, example=EXAMPLE)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
-    return drop_near_duplicates(convert_records(paths, OBJECT, partial(to_example, cuisines=options.get("cuisines", {})), skip_invalid))
+    return convert_records(paths, OBJECT, partial(to_example, cuisines=options.get("cuisines", {})), skip_invalid)

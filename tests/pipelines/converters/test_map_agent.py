@@ -1,8 +1,6 @@
 import pytest
 
 from pipelines.converters.map_agent import (
-    DUPLICATE,
-    drop_near_duplicates,
     lower_keys,
     normalise,
     sample_id,
@@ -55,19 +53,28 @@ def test_a_key_given_twice_in_different_case_is_refused():
     assert error.value.field == "question"
 
 
-def test_near_duplicates_are_dropped_and_counted():
+def test_near_and_exact_duplicates_are_told_apart_by_the_build():
+    from pipelines.data.build import deduplicate
+
     examples = [to_example({"Instruction": "i", "Question": q, "Answer": a}) for q, a in [
         ("我在北京，预算100元", "1. 甲（一店）"), ("我在北京 , 预算100元", "1.甲(一店)"), ("我在上海", "1. 甲"), ("我在北京，预算100元", "1. 甲（一店）")]]
-    conversion = drop_near_duplicates(Conversion(examples))
+    for number, example in enumerate(examples, start=1):
+        example.origin = ("a.jsonl", f"line {number}")
+    conversion = Conversion(examples)
+    exact, near = deduplicate(conversion)
     assert [e.record["input"] for e in conversion.examples] == ["我在北京，预算100元", "我在上海"]
-    assert conversion.skipped == {DUPLICATE: 2}
+    assert exact == [("a.jsonl", "line 4", "exact duplicate of line 1")]
+    assert near == [("a.jsonl", "line 2", "near duplicate of line 1")]
 
 
-def test_the_registered_converter_reads_files_and_drops_near_duplicates(fixtures):
+def test_the_registered_converter_reads_files_and_keys_near_duplicates(fixtures):
     conversion = CONVERTERS.get("map_agent").fn([fixtures / "restaurant" / "agent_output.jsonl"], {}, False)
-    assert [e.record["input"] for e in conversion.examples] == ["我在北京市五道口，预算人均50-150元，偏好川菜。", "我在上海市陆家嘴，预算人均100元以内。"]
+    inputs = [e.record["input"] for e in conversion.examples]
+    assert inputs[:2] == ["我在北京市五道口，预算人均50-150元，偏好川菜。", "我在上海市陆家嘴，预算人均100元以内。"]
     assert conversion.examples[0].meta["context"]["radius_m"] == 1000 and "context" not in conversion.examples[1].meta
-    assert conversion.skipped == {DUPLICATE: 1}  # line 3: line 1 in upper-case keys and half-width punctuation
+    # line 3 is line 1 in upper-case keys and half-width punctuation: the same near key, for the build to drop.
+    assert len(inputs) == 3 and conversion.examples[2].near_key == conversion.examples[0].near_key != conversion.examples[1].near_key
+    assert conversion.skipped == {}
 
 
 def test_a_bad_record_is_named_by_file_record_and_field(fixtures):
