@@ -40,14 +40,17 @@ class Lengths:
     source: str
     """Where the numbers come from, for the recipe header and the recipes table."""
     measured: bool = True
+    keep_whole: int = 0
+    """The longest sample of the validation set: LLaMA-Factory cuts it to the same cutoff_len, so a packed row
+    shorter than it would truncate what the eval loss is computed on."""
 
     @classmethod
-    def from_stats(cls, stats: LengthStats, cutoff_len: int) -> "Lengths":
+    def from_stats(cls, stats: LengthStats, cutoff_len: int, val: LengthStats | None = None) -> "Lengths":
         quantiles = tuple(min(n, cutoff_len) for n in stats.quantiles)
         source = f"{stats.dataset} p50 {stats.p50}, p99 {stats.p99}, max {stats.max} tokens"
         if stats.over_cutoff:
             source += f" ({stats.over_cutoff} over cutoff_len {cutoff_len}, truncated)"
-        return cls(cutoff_len, quantiles, min(stats.mean, cutoff_len), source)
+        return cls(cutoff_len, quantiles, min(stats.mean, cutoff_len), source, keep_whole=min(val.max, cutoff_len) if val else 0)
 
     @classmethod
     def assumed(cls, cutoff_len: int, why: str) -> "Lengths":
@@ -81,9 +84,11 @@ class Lengths:
         return _knapsack_fill(self.quantiles, pack_len or self.cutoff_len)
 
     def pack_len_for(self, samples: float) -> int:
-        """The packed row length whose rows hold nearest `samples` samples: from the longest sample (nothing more is
-        truncated) to cutoff_len, and one less than a multiple of 8, so a row of pack_len + 1 needs no padding."""
-        lengths = sorted({*range(padded(self.longest + 1) - 1, self.cutoff_len, PAD_MULTIPLE), self.cutoff_len})
+        """The packed row length whose rows hold nearest `samples` samples: from the longest sample of training or
+        validation (nothing more is truncated) to cutoff_len, and one less than a multiple of 8, so a row of
+        pack_len + 1 needs no padding."""
+        shortest = padded(max(self.longest, self.keep_whole) + 1) - 1
+        lengths = sorted({*range(shortest, self.cutoff_len, PAD_MULTIPLE), self.cutoff_len})
         # Rows hold more samples as they grow: the first length that holds `samples` or more, or the one before it.
         index = bisect.bisect_left(lengths, samples, key=self.samples_per_packed_row)
         candidates = lengths[max(0, index - 1) : index + 1]

@@ -187,9 +187,11 @@ class PlanRequest:
     """The planner may lower lora_rank, by halves, to this rank when nothing fits at the task's."""
 
     @classmethod
-    def from_task(cls, train: dict, arch: Architecture, stats: LengthStats | None = None, missing: str = "") -> "PlanRequest":
+    def from_task(
+        cls, train: dict, arch: Architecture, stats: LengthStats | None = None, missing: str = "", val: LengthStats | None = None
+    ) -> "PlanRequest":
         """From a task's `train` section (the same keys, so nothing is dropped on the way, lora_target included)
-        and the training set's length statistics; `missing` says why there are none."""
+        and the training (and validation) set's length statistics; `missing` says why there are none."""
         cutoff = train["cutoff_len"]
         return cls(
             arch=arch,
@@ -199,7 +201,7 @@ class PlanRequest:
             cutoff_len=cutoff,
             effective_batch_size=train["effective_batch_size"],
             min_lora_rank=train.get("min_lora_rank", MIN_LORA_RANK),
-            lengths=Lengths.from_stats(stats, cutoff) if stats else Lengths.assumed(cutoff, missing or "not measured"),
+            lengths=Lengths.from_stats(stats, cutoff, val) if stats else Lengths.assumed(cutoff, missing or "not measured"),
         )
 
     @property

@@ -117,12 +117,13 @@ def lora_section(task: Task, plan: Plan) -> dict:
     return section
 
 
-def plan_for(task: Task, tier: GpuTier, arch: Architecture, stats: LengthStats | None = None) -> Plan:
-    """The plan for the task's training set as `domaintune data` measured it (or `stats`, when given)."""
+def plan_for(task: Task, tier: GpuTier, arch: Architecture, stats: LengthStats | None = None, val: LengthStats | None = None) -> Plan:
+    """The plan for the task's training set (and validation set) as `domaintune data` measured them, or as given."""
     name = task.dataset_name("train")
-    stats = stats or read_stats(dataset_dir(), name)
+    if stats is None:
+        stats, val = read_stats(dataset_dir(), name), read_stats(dataset_dir(), task.dataset_name("val"))
     missing = f"no length statistics for {name}: run `domaintune data --task {task.name}`"
-    return plan_training(PlanRequest.from_task(task.train, arch, stats, missing), tier)
+    return plan_training(PlanRequest.from_task(task.train, arch, stats, missing, val), tier)
 
 
 def cpu_advice(tier: GpuTier, model: ModelChoice) -> str | None:
@@ -137,7 +138,7 @@ def cpu_advice(tier: GpuTier, model: ModelChoice) -> str | None:
 def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: Path) -> Recipe:
     arch = resolve_architecture(model.path)
     stats = read_stats(dataset_dir(), task.dataset_name("train"))
-    plan = plan_for(task, tier, arch, stats)
+    plan = plan_for(task, tier, arch, stats, read_stats(dataset_dir(), task.dataset_name("val")))
     timing = expected_time(
         task.name, stats, task.train["num_train_epochs"], plan, arch, tier, load_tiers(), load_measured(), cpu_advice(tier, model)
     )

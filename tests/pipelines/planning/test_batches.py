@@ -37,6 +37,16 @@ def test_pack_len_for_holds_the_samples_asked_never_below_the_longest():
     assert lengths.pack_len_for(50) == 1024  # never above the task's cutoff_len
 
 
+def test_a_packed_row_never_cuts_the_longest_validation_sample():
+    # Training samples of 100 tokens, one validation sample of 500: LLaMA-Factory cuts both splits at the one
+    # cutoff_len, so the packed row is at least 503 (padded(501) - 1), never the 407 that 4 training samples need.
+    train = LengthStats("t_train", "qwen", 1024, 100, 100, 100, 100, 100, 100, 100, 0, [100] * 101)
+    val = LengthStats("t_val", "qwen", 1024, 10, 10, 140, 100, 100, 500, 500, 0, [100] * 100 + [500])
+    assert Lengths.from_stats(train, 1024).pack_len_for(4) == 407
+    assert Lengths.from_stats(train, 1024, val).pack_len_for(4) == 503
+    assert Lengths.from_stats(train, 300, val).pack_len_for(4) == 300  # a sample over cutoff_len is cut anyway
+
+
 def test_lengths_from_stats_truncate_at_cutoff_and_name_their_source():
     stats = LengthStats("d_train", "qwen", 1024, 10, 10, 900.0, 800, 1100, 1200, 1300, 3, list(range(800, 1301, 5)))
     lengths = Lengths.from_stats(stats, cutoff_len=1024)
