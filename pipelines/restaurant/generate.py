@@ -160,7 +160,8 @@ def lower_keys(record: dict) -> dict:
 
 
 def generate(n_records: int = SAMPLE_RECORDS, seed: int = SAMPLE_SEED, table: dict | None = None) -> list[dict]:
-    """`n_records` distinct questions, DUPLICATES exact and DUPLICATES near copies at random places."""
+    """`n_records` distinct questions, DUPLICATES exact and DUPLICATES near copies (fewer when there are fewer
+    records to copy) at random places."""
     table = table or load_table()
     rng = random.Random(seed)
     records, seen = [], set()
@@ -169,8 +170,9 @@ def generate(n_records: int = SAMPLE_RECORDS, seed: int = SAMPLE_SEED, table: di
         if record["Question"] not in seen:
             seen.add(record["Question"])
             records.append(record)
-    copies = [dict(r) for r in rng.sample(records, DUPLICATES)]
-    copies += [near_copy(r) for r in rng.sample(records, DUPLICATES)]
+    duplicates = min(DUPLICATES, n_records)
+    copies = [dict(r) for r in rng.sample(records, duplicates)]
+    copies += [near_copy(r) for r in rng.sample(records, duplicates)]
     for copy in copies:
         records.insert(rng.randrange(len(records) + 1), copy)
     return [lower_keys(r) if rng.random() < LOWER_KEYS_SHARE else r for r in records]

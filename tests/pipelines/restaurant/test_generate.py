@@ -71,3 +71,11 @@ def test_records_carry_duplicates_and_answers_from_the_context(table):
 def test_the_shipped_sample_set_is_what_the_generator_writes(table):
     shipped = [json.loads(line) for line in SAMPLE_SET.read_text(encoding="utf-8").splitlines()]
     assert shipped == generate(table=table), "regenerate: domaintune gen-restaurant -o data/raw/restaurant/agent_output.jsonl"
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_fewer_records_than_duplicates_copy_each_record_once_of_each_kind(table, n):
+    # `gen-restaurant --records 3` used to fail with "Sample larger than population" (exit 3).
+    records = generate(n, seed=1, table=table)
+    assert len(records) == 3 * n
+    assert len({r.get("Question", r.get("question")) for r in records}) == 2 * n  # near copies respace the question
