@@ -56,3 +56,10 @@ def set_option(example: str):
 def note_departure(departure: str) -> None:
     """A recipe's departure from the task's settings, said on the terminal and not only in the YAML header."""
     click.echo(f"Note: {departure}", err=True)
+
+
+def verbose_option():
+    return click.option(
+        "--verbose", "-v", is_flag=True,
+        help="Stream LLaMA-Factory's whole output instead of the progress line (it is saved to the run's log either way).",
+    )

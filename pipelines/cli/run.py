@@ -10,9 +10,12 @@ from pipelines.cli.options import (
     parse_overrides,
     set_option,
     task_option,
+    verbose_option,
 )
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
+from pipelines.core.paths import relative
+from pipelines.core.progress import phase
 
 allow_changed_data_option = click.option(
     "--allow-changed-data", is_flag=True, help="Go on although the datasets were rebuilt since the run trained (the report says so)."
@@ -43,23 +46,30 @@ def latest_adapter(task, otherwise: str) -> Path:
 @click.option("--ray", is_flag=True, help="Launch through LLaMA-Factory's Ray path instead of torchrun.")
 @click.option("--resume", "resume_run", type=click.Path(path_type=Path, file_okay=False, exists=True), help="An interrupted run folder to continue from its last checkpoint.")
 @click.option("--allow-changed-data", is_flag=True, help="With --resume: continue although the datasets were rebuilt since.")
+@click.option("--report-to", multiple=True, type=click.Choice(["tensorboard", "wandb", "mlflow"]),
+              help="Also log to an experiment tracker (repeatable); TensorBoard's files go to <run>/tensorboard/.")
 @set_option("max_steps=10")
-def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides):
-    """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder.
+@verbose_option()
+def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, report_to, overrides, verbose):
+    """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder, showing one progress
+    line (step, epoch, loss, learning rate, speed, ETA, validation loss); the full log is <run>/train.log.
 
     Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT on each node.
     Example: domaintune train --task telecom --gpu 4090
+    With TensorBoard: domaintune train --task telecom --gpu 4090 --report-to tensorboard
     After Ctrl-C: domaintune train --task telecom --resume runs/telecom-4090-20250101-120000
     """
     from pipelines.core.models import resolve_model
     from pipelines.run.train import resume, train
 
     if resume_run is not None:
-        run = resume(task, RunLayout(resume_run), overrides, allow_changed_data)
+        if report_to:
+            raise click.UsageError("--report-to is set when a run starts; --resume keeps the run's own trackers")
+        run = resume(task, RunLayout(resume_run), overrides, allow_changed_data, notify=note_departure, verbose=verbose)
     elif tier is None:
         raise click.UsageError("--gpu is required (except with --resume, which keeps the run's own)")
     else:
-        run = train(task, tier, resolve_model(task, model), ray, overrides, notify=note_departure)
+        run = train(task, tier, resolve_model(task, model), ray, overrides, notify=note_departure, report_to=report_to, verbose=verbose)
     click.echo(f"adapter: {run.adapter}")
 
 
@@ -71,7 +81,8 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, overrides)
 @click.option("--model", "-m", help="Base model for --base-only without an adapter ('tiny' allowed).")
 @allow_changed_data_option
 @set_option("max_new_tokens=32")
-def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, overrides):
+@verbose_option()
+def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, overrides, verbose):
     """Generate validation predictions with LLaMA-Factory for the adapter and the base model.
 
     Example: domaintune predict --task telecom --adapter runs/telecom-4090-20250101-120000/adapter
@@ -82,7 +93,7 @@ def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, 
         adapter = latest_adapter(task, "pass --adapter")
     warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
-    for variant, path in predict(task, adapter, variants, model, overrides).items():
+    for variant, path in predict(task, adapter, variants, model, overrides, verbose=verbose).items():
         click.echo(f"{variant}: {path}")
 
 
@@ -116,7 +127,7 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
     """
     from evaluators.judge.client import JudgeConfig
     from evaluators.report import evaluate
-    from evaluators.reporting.terminal import print_report
+    from evaluators.reporting.terminal import load_summary, print_report, scored
 
     if bool(judge_base_url) != bool(judge_model):
         raise click.UsageError("--judge-base-url and --judge-model go together")
@@ -129,7 +140,9 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
     overrides = {**eval_sets, **({"time_tolerance_s": time_tolerance} if time_tolerance is not None else {})}
-    report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides)
+    with phase(f"eval: scoring {relative(predictions)}") as step:
+        report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides)
+        step.detail = scored(load_summary(report))
     print_report(report, f"{task.name}: headline metrics")
     click.echo(f"report: {report}")
 
@@ -137,14 +150,15 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
 @click.command("export")
 @click.option("--adapter", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, file_okay=False))
-def export_cmd(adapter, output):
+@verbose_option()
+def export_cmd(adapter, output, verbose):
     """Merge a LoRA adapter into its base model with llamafactory-cli export.
 
     Example: domaintune export --adapter runs/<run>/adapter -o exports/telecom
     """
     from pipelines.run.export import export
 
-    click.echo(export(adapter, output))
+    click.echo(export(adapter, output, verbose=verbose))
 
 
 @click.command("webui")

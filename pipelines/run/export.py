@@ -17,7 +17,7 @@ def template_of(adapter: Path) -> str | None:
     return yaml.safe_load(recipe.read_text(encoding="utf-8")).get("template") if recipe.exists() else None
 
 
-def export(adapter: Path, out_dir: Path) -> Path:
+def export(adapter: Path, out_dir: Path, verbose: bool = False) -> Path:
     config = {
         "model_name_or_path": base_model_of(adapter),
         "adapter_name_or_path": relative(adapter),
@@ -32,5 +32,5 @@ def export(adapter: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "export.yaml"
     write_text(config_path, yaml.safe_dump(config, sort_keys=False))
-    run_llamafactory("export", config_path, out_dir / "export.log")
+    run_llamafactory("export", config_path, out_dir / "export.log", verbose=verbose)
     return out_dir

@@ -66,8 +66,10 @@ def predict(
     model: str | None = None,
     overrides: dict | None = None,
     quiet: bool = False,
+    verbose: bool = False,
 ) -> dict[str, Path]:
-    """Generate predictions for each variant; returns variant -> generated_predictions.jsonl."""
+    """Generate predictions for each variant; returns variant -> generated_predictions.jsonl. Progress is shown per
+    variant; `verbose` streams LLaMA-Factory's output instead, `quiet` shows neither."""
     if "adapter" in variants and adapter is None:
         raise DomaintuneError("predicting with the adapter needs --adapter DIR (or use --base-only)")
     trained = trained_weights(adapter) if adapter is not None else None
@@ -82,7 +84,7 @@ def predict(
         recipe = predict_recipe(task, model_path, chat, adapter_path, run.predict_dir(variant), datasets)
         recipe.override(overrides)
         config = recipe.write(run.predict_recipe(variant))
-        run_llamafactory("train", config, run.predict_log(variant), quiet=quiet)
+        run_llamafactory("train", config, run.predict_log(variant), quiet=quiet, verbose=verbose, title=f"predict {variant}")
         write_json(run.segments(variant), parts)
         outputs[variant] = run.predictions(variant)
     return outputs

@@ -104,7 +104,7 @@ def test_train_tells_the_departures_from_the_task_before_launching(monkeypatch, 
     monkeypatch.setattr(train_module, "check_machine", lambda tier, ray: None)  # no 8 GB CUDA card here
     monkeypatch.setattr(train_module, "dataset_hashes", lambda names: {})
 
-    def launch(command, recipe_file, *args):
+    def launch(command, recipe_file, *args, **kwargs):
         heard.append(("launch", yaml.safe_load(recipe_file.read_text(encoding="utf-8"))["lora_rank"]))
         raise RuntimeError("not training here")
 
