@@ -46,3 +46,6 @@ class EvalResult:
     # worst/best samples: a float where the metric is their mean, a [numerator, denominator] pair where the
     # metric is a ratio of sums (a micro average such as term recall).
     per_sample: dict[str, dict[str, list]] = field(default_factory=dict)
+    # Problems with the data or the evaluator itself (e.g. the references failing their own checks): `eval` prints
+    # each on the terminal and at the top of report.md and report.html, before any number is read.
+    warnings: list[str] = field(default_factory=list)

@@ -65,7 +65,7 @@ SPECIAL_TOKEN = re.compile(r"<\|[^|<>]*\|>")
 
 def last_context(prompt: str) -> tuple[str, ParsedAction | None]:
     """The last rendered event line of a prompt, whatever the chat template wrapped around it."""
-    for line in reversed(prompt.splitlines()):
+    for line in reversed(prompt.split("\n")):  # not splitlines: a title may hold U+2028 and friends
         line = SPECIAL_TOKEN.sub("", line).strip()
         action = parse_line(line)
         if action is not None:

@@ -73,4 +73,16 @@ def check_labels(rows: list[dict], records: list[dict], source: str) -> None:
     for index, (row, record) in enumerate(zip(rows, records)):
         if strip_think(row["label"]).split() != record["output"].split():
             raise RecordError(source, f"line {index + 1}", "label",
-                              f"is not the output of validation record {index}; predict again after `domaintune data`")
+                              f"is not the output of validation record {index + 1}; predict again after `domaintune data`")
+
+
+def coverage_note(path: Path, val_rows: int, val_records: int) -> str | None:
+    """A line saying the predictions at `path` answer fewer validation rows than the set has (records x the passes
+    segments.json gives, 1 without it), or None when they answer all: the metrics are then of a part only."""
+    segments_path = Path(path).parent / SEGMENTS_FILE
+    segments = read_segments(segments_path) if segments_path.exists() else []
+    passes = next((s.get("passes", 1) for s in segments if s["split"] == "val"), 1)
+    expected = val_records * passes
+    if val_rows >= expected:
+        return None
+    return f"{path}: {val_rows} of the {expected} validation rows predicted; the metrics cover only those {val_rows}"

@@ -1,6 +1,7 @@
 """`domaintune eval`: score predictions with the task's evaluator and write metrics.json, summary.json (the headline
 table with intervals and verdicts, evaluators/reporting/), report.md, the self-contained report.html and PNGs."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -9,15 +10,18 @@ from evaluators.base import EVALUATORS, EvalInput
 from evaluators.judge.client import JudgeConfig
 from evaluators.judge.section import judge_section
 from evaluators.plots import loss_curve
-from evaluators.predictions import load_segments
+from evaluators.predictions import coverage_note, load_segments
 from evaluators.reporting.options import eval_options
 from evaluators.reporting.page import demo_note, write_page
 from evaluators.reporting.runinfo import RunInfo
 from evaluators.reporting.summary import SUMMARY_FILE, markdown, summarize
 from pipelines.core.atomic import write_json, write_text
+from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
 from pipelines.core.paths import dataset_dir, relative
+from pipelines.core.readers import iter_json_records, record_limit
 from pipelines.core.tasks import Task
+from pipelines.data.dataset_info import dataset_file
 from pipelines.data.fingerprint import check_unchanged
 
 
@@ -31,13 +35,24 @@ def variant_files(predictions: Path) -> dict[str, Path]:
     return {v: run.predictions(v) for v in VARIANTS if v == variant or run.predictions(v).exists()}
 
 
+def partial_notes(task: Task, files: dict[str, Path], segmented: dict[str, dict[str, list[dict]]]) -> list[str]:
+    """A line for each variant whose predictions answer fewer validation rows than the registered set has."""
+    try:
+        records = sum(1 for _ in iter_json_records(dataset_file(task.dataset_name("val"))))
+    except DomaintuneError:
+        return []  # no validation set registered here to compare with
+    notes = [coverage_note(files[v], len(s["val"]), records) for v, s in segmented.items()]
+    return [note for note in notes if note]
+
+
 def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: JudgeConfig | None = None, allow_changed_data: bool = False,
-             eval_overrides: dict | None = None) -> Path:
+             eval_overrides: dict | None = None, notify: Callable[[str], None] = lambda note: None) -> Path:
     """Evaluate and write metrics.json, summary.json, report.md and report.html; returns report.md's path.
     With `judge`, an LLM judge scores too (any task); `eval_overrides` replace `eval` options for this eval only.
 
     A run's predictions are scored only against the datasets it trained on (datasets.json); `allow_changed_data`
-    scores them anyway, and the report says so at the top.
+    scores them anyway, and the report says so at the top. Predictions of only part of the validation set are
+    scored, flagged in the headline and told to `notify`.
     """
     options = eval_options(task, eval_overrides)
     run = RunLayout.containing(predictions)
@@ -45,7 +60,11 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
     files = variant_files(predictions)
     out_dir = Path(out_dir) if out_dir else run.eval_dir if run else Path(predictions).parent / "eval"
     out_dir.mkdir(parents=True, exist_ok=True)
-    segmented = {variant: load_segments(path) for variant, path in files.items()}
+    with record_limit(task.max_record_bytes):
+        segmented = {variant: load_segments(path) for variant, path in files.items()}
+        partial = partial_notes(task, files, segmented)
+    for note in partial:
+        notify(note)
     inp = EvalInput(
         task=task,
         predictions={v: s["val"] for v, s in segmented.items()},
@@ -59,13 +78,14 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
     if judge is not None:
         judge_metrics, judge_md = judge_section(inp, judge)
         result = replace(result, metrics={**result.metrics, "judge": judge_metrics}, report_md=result.report_md + "\n\n" + judge_md)
-    summary = summarize(result, list(files))
+    summary = {**summarize(result, list(files)), "partial": partial}
     info = RunInfo.read(run.root) if run else None
     note = demo_note(info) if info else ""
+    warnings = [*([data_note] if data_note else []), *partial, *result.warnings]
     sections = [
         f"# {task.name} evaluation",
         f"_{task.description}_ — generated {datetime.now():%Y-%m-%d %H:%M}",
-        *([f"**Warning: {data_note}**"] if data_note else []),
+        *(f"**Warning: {warning}**" for warning in warnings),
         # The base model the run trained, so a report of the tiny demo model cannot pass for a real one.
         *([f"Trained model: `{info.model}` (run `{relative(run.root)}`)"] if info else []),
         *([f"> {note}"] if note else []),
@@ -81,5 +101,5 @@ def evaluate(task: Task, predictions: Path, out_dir: Path | None = None, judge: 
     write_json(out_dir / SUMMARY_FILE, summary)
     report = out_dir / "report.md"
     write_text(report, "\n\n".join(s for s in sections if s) + "\n")
-    write_page(task, result, summary, inp.predictions, out_dir, run, info, files, data_note)
+    write_page(task, result, summary, inp.predictions, out_dir, run, info, files, " ".join(warnings) or None)
     return report

@@ -12,7 +12,16 @@ in one answer counts once.
     within_budget  grounded names with budget[0] <= avg_price <= budget[1] / grounded names with both known
     cuisine_match  grounded names whose cuisine is one of the preferences / grounded names with both known
     hallucinated   answers naming at least one restaurant not in the POIs / answers
-A rate whose denominator is zero is None (reported as "-"), never 0.
+A rate whose denominator is zero is None (reported as "-"), never 0. These read the answers that name places: an
+answer naming none (a refusal) adds nothing to them, so a model that refuses all but one sure answer scores 1.0.
+
+Over all prompts, so a refusal counts, on every prompt whose context lists at least one POI (with none, naming
+nothing is the right answer):
+    answered       prompts whose answer names at least one place / prompts
+    <rate>_all     the mean over prompts of each prompt's own poi_grounded, within_radius, within_budget or
+                   cuisine_match, where an answer naming no place, or no grounded place, scores 0; a prompt is
+                   left out of a rate only when the context cannot tell (no radius, budget or preferences, or the
+                   grounded POIs lack the field)
 """
 
 import re
@@ -21,6 +30,10 @@ import unicodedata
 from pipelines.core.text import strip_think
 
 RATES = ("poi_grounded", "within_radius", "within_budget", "cuisine_match", "hallucinated")
+SHARES = RATES[:4]
+OVER_ALL = ("answered", *(f"{rate}_all" for rate in SHARES))
+# The context field a rate needs; without it no answer can be checked on that rate.
+NEEDS = {"within_radius": "radius_m", "within_budget": "budget", "cuisine_match": "preferences"}
 RECOMMEND = 3
 
 # "(1)" anywhere (its parentheses delimit it); "1." "1、" "1)" only at the start of a line or after a separator,
@@ -105,15 +118,42 @@ def _rate(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
+def prompt_scores(checked: dict[str, tuple[int, int]], context: dict) -> dict[str, float | None]:
+    """`answered` and each <rate>_all of one prompt (from its `check`), for a context that lists POIs."""
+    grounded = checked["poi_grounded"][0]
+    scores = {"answered": float(checked["names"][0] > 0)}
+    for rate in SHARES:
+        numerator, denominator = checked[rate]
+        if denominator:
+            scores[f"{rate}_all"] = numerator / denominator
+        elif (rate in NEEDS and not context.get(NEEDS[rate])) or grounded:
+            scores[f"{rate}_all"] = None  # nothing to check against, or the grounded POIs lack the field
+        else:
+            scores[f"{rate}_all"] = 0.0  # no place named, or none of them real
+    return scores
+
+
+def answerable(context: dict | None) -> bool:
+    return bool(context and context["pois"])
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
 def grounding(answers: list[str], contexts: list[dict]) -> dict:
-    """The rates over answers paired with their contexts: sums of numerators over sums of denominators."""
+    """The rates over answers paired with their contexts (sums of numerators over sums of denominators), and
+    `answered` and the <rate>_all means over the prompts whose context lists POIs."""
     checks = [check(answer, context) for answer, context in zip(answers, contexts, strict=True)]
     totals = {key: [sum(c[key][i] for c in checks) for i in (0, 1)] for key in ("names", *RATES)}
+    scores = [prompt_scores(c, context) for c, context in zip(checks, contexts) if answerable(context)]
     return {
         "answers": len(checks),
         "named": sum(1 for c in checks if c["names"][0]),
         "names": totals["names"][0],
         **{rate: _rate(*totals[rate]) for rate in RATES},
+        **{metric: _mean([s[metric] for s in scores]) for metric in OVER_ALL},
     }
 
 

@@ -82,10 +82,13 @@ def scenario_table(inp: EvalInput) -> str:
     # The raw scenario file is the source of truth; `domaintune data` keeps its order.
     prompts = [e.record for e in CONVERTERS.get("alpaca").fn([inp.task.scenarios_path], {}, False).examples]
     header = ["场景 (scenario)", *[f"{v} answer" for v in variants], "reference"]
+    # The rows predicted, which are the first prompts only when predict ran with max_samples.
+    answered = min(len(prompts), *(len(inp.scenarios[v]) for v in variants))
     rows = []
-    for i, prompt in enumerate(prompts):
+    for i, prompt in enumerate(prompts[:answered]):
         rows.append([cell(prompt["instruction"], 60), *[cell(inp.scenarios[v][i]["predict"]) for v in variants], cell(prompt["output"])])
-    return markdown_table(header, rows)
+    note = f"\n\n_Predicted for the first {answered} of the {len(prompts)} scenario prompts._" if answered < len(prompts) else ""
+    return markdown_table(header, rows) + note
 
 
 @register_evaluator(

@@ -48,20 +48,25 @@ def map_plot(path: Path, region: Region, places: PlaceTable, panels: dict[str, l
 
 
 def distributions_plot(path: Path, dists: dict[str, tuple[list[str], list[float], list[float]]], jsds: dict[str, float | None]) -> Path:
-    """Generated beside reference shares for each binned feature, and the share of time by hour per activity."""
-    binned = [name for name in dists if name != "activity_by_hour"]
-    fig, axes = plt.subplots(2, 3, figsize=(16, 8.5))
-    for ax, name in zip(axes.flat, binned):
+    """Generated beside reference shares for each feature, and the share of time by hour per activity."""
+    bars = [name for name in dists if name != "activity_by_hour"]
+    columns = 4
+    rows = -(-(len(bars) + 2) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4.3 * rows))
+    for ax, name in zip(axes.flat, bars):
         labels, gen, ref = dists[name]
         xs = np.arange(len(labels))
         ax.bar(xs - 0.2, shares(gen), 0.4, label="generated")
         ax.bar(xs + 0.2, shares(ref), 0.4, label="reference")
-        ax.set_xticks(xs, labels, rotation=45, fontsize=7)
+        ax.set_xticks(xs, labels, rotation=45 if len(labels) <= 12 else 90, fontsize=7 if len(labels) <= 12 else 5)
         ax.set_title(f"{name} (JSD {fmt(jsds.get(name))})")
         ax.legend(fontsize=7)
     labels, gen, ref = dists["activity_by_hour"]
-    for ax, title, counts in zip(axes.flat[len(binned):], ("generated", "reference"), (gen, ref)):
+    heatmaps = list(axes.flat[len(bars) : len(bars) + 2])
+    for ax, title, counts in zip(heatmaps, ("generated", "reference"), (gen, ref)):
         activity_hours(ax, labels, counts, f"{title}: time share by hour (JSD {fmt(jsds.get('activity_by_hour'))})")
+    for ax in axes.flat[len(bars) + 2 :]:
+        ax.axis("off")
     return save(fig, path)
 
 

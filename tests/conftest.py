@@ -1,6 +1,9 @@
 """Shared fixtures. Every test session writes into its own temporary workspace, never into the repo."""
 
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,53 @@ def long_telecom_samples(tmp_path, monkeypatch) -> Path:
     dataset_dir().mkdir(parents=True)
     write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 100, 100, 400, 400, 400, 400, 400, 0, [400] * 101))
     return dataset_dir()
+
+
+KILLED_MID_SWITCH = """
+import os, signal, sys
+from pathlib import Path
+from pipelines.core.tasks import load_task
+from pipelines.data import build, publish
+
+real, calls = publish.os.replace, []
+
+def replace_then_die(src, dst):
+    real(src, dst)
+    if Path(dst).parent == Path(sys.argv[2]):  # a file switched in, not one written into the staging folder
+        calls.append(dst)
+    if len(calls) == 2:  # two files of the new set are in, the rest and dataset_info.json are not
+        os.kill(os.getpid(), signal.SIGKILL)
+
+publish.os.replace = replace_then_die
+build.build_task(load_task("telecom"), [Path(sys.argv[1])], dataset_dir=Path(sys.argv[2]))
+"""
+
+
+@pytest.fixture(scope="session")
+def kill_mid_switch():
+    """kill_mid_switch(raw, dataset_dir): a telecom build of `raw` into `dataset_dir`, in a child that SIGKILLs
+    itself when two files of the new set are switched in (dataset_info.json still the old one)."""
+
+    def run(raw: Path, dataset_dir: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", KILLED_MID_SWITCH, str(raw), str(dataset_dir)], check=False, capture_output=True)
+
+    return run
+
+
+@pytest.fixture
+def new_file_mode(tmp_path) -> int:
+    """The mode open() gives a new file here (0666 less the umask): what every file the project writes should have."""
+    probe = tmp_path / "mode-probe"
+    probe.write_text("")
+    mode = probe.stat().st_mode & 0o777
+    probe.unlink()
+    return mode
+
+
+@pytest.fixture
+def busy_port() -> int:
+    """A loopback port another server listens on for the test's duration."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]

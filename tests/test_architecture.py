@@ -21,14 +21,17 @@ RANKS = {
     "evaluators": 4,
     "pipelines.planning": 4,
     "pipelines.run": 5,
+    "pipelines.agent": 5,  # the map agent that writes restaurant data: runs a model like `run`, keeps answers by the grounding checks
     "pipelines.cli": 6,
 }
-# Pairs the ranks allow but the design does not: evaluators see data, never plans or runs, and only the CLI
-# imports an evaluator module (everything else reaches evaluators through the registry).
+# Pairs the ranks allow but the design does not: evaluators see data, never plans or runs, and only the CLI and
+# the agent (which keeps an answer only when the restaurant grounding checks pass) import an evaluator module;
+# everything else reaches evaluators through the registry.
 FORBIDDEN = {
     "evaluators": ("pipelines.planning", "pipelines.run", "pipelines.cli"),
     "pipelines.run": ("evaluators",),
     "pipelines.planning": ("evaluators",),
+    "pipelines.agent": ("pipelines.planning",),
 }
 PACKAGES = ("pipelines", "evaluators")
 

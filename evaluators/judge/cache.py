@@ -1,8 +1,10 @@
-"""Judge answers already paid for, keyed by (model, rubric, prompt), in one SQLite file.
+"""Judge answers already paid for, keyed by the prompt and everything that changes the answer (model, rubric and
+its version, temperature, max_tokens, response_format), in one SQLite file.
 
-Each answer is committed as it arrives (one transaction per answer, so an interrupted run keeps what it got and
-never leaves a half-written file); a re-run sends only the prompts that have no answer yet. Only the judge's
-text is stored: no endpoint, no header, no API key.
+Only answers that parsed are stored (evaluators/judge/client.py): a failed call or an unreadable answer is asked
+again next time. Each answer is committed as it arrives (one transaction per answer, so an interrupted run keeps
+what it got and never leaves a half-written file); a re-run sends only the prompts that have no answer yet, and
+`--judge-refresh` sends them all. Only the judge's text is stored: no endpoint, no header, no API key.
 """
 
 import hashlib
@@ -12,9 +14,10 @@ from pathlib import Path
 from typing import Self
 
 
-def cache_key(model: str, rubric: str, messages: list[dict]) -> str:
-    prompt = json.dumps(messages, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(f"{model}\x1f{rubric}\x1f{prompt}".encode()).hexdigest()
+def cache_key(settings: dict, messages: list[dict]) -> str:
+    """`settings`: what changes the answer besides the prompt (model, rubric, rubric version, sampling)."""
+    payload = json.dumps({"settings": settings, "messages": messages}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 class AnswerCache:

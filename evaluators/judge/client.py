@@ -1,16 +1,29 @@
 """Scoring items with a judge model behind any OpenAI-compatible endpoint (`openai` client).
 
-Temperature 0 and a JSON object requested; a bounded thread pool sends the prompts the cache has no answer for.
-Retries are the `openai` client's own: 408/409/429/5xx, timeouts and dropped connections are retried
-`max_retries` times with exponential backoff (0.5 s doubling up to 8 s, jittered; a server's Retry-After is
-honoured). A call that still fails is counted for its item and not cached, so the next run retries it. A
-refused key, a refused permission or an unknown model stops the run: every other call would fail the same way.
-The API key is read from the environment variable `api_key_env` names and given to the client only.
+A bounded thread pool sends the prompts the cache has no good answer for, at the task's temperature (0 unless set)
+and asking for a JSON object. Retries are the `openai` client's own: 408/409/429/5xx, timeouts and dropped
+connections are retried `max_retries` times with exponential backoff (0.5 s doubling up to 8 s, jittered; a
+server's Retry-After is honoured); any other 4xx is not retried, and its reason is the server's own words.
+
+Nothing an endpoint answers takes the eval down. Whatever is not a well-formed chat completion (an HTML page with
+HTTP 200, an error object, no choices, truncated JSON) is a call failure of its item, counted with its one-line
+reason, never cached, so the next run asks again. An endpoint that refuses `response_format` (HTTP 400/422) is asked
+once more without it, and when that works it is left out for the rest of the eval. A refused key, a refused
+permission or a 404 stops the calls (every other one would fail the same way): the items not sent are counted as
+failures with that reason, and a 404 at a base URL without `/v1` says to add it. Only answers that parse are cached
+(evaluators/judge/cache.py).
+
+The API key is read from the environment variable `api_key_env` names and given to the client only; a server that
+echoes it in an error has it masked.
 """
 
+import json
 import os
+import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlparse
 
 import openai
 from tqdm import tqdm
@@ -18,9 +31,13 @@ from tqdm import tqdm
 from evaluators.judge.cache import AnswerCache, cache_key
 from evaluators.judge.parse import ParseFailure, Score, parse_scores
 from evaluators.judge.rubric import Rubric
-from pipelines.core.errors import DomaintuneError
 
+# The settings a task's `eval.judge` and the command line may set (recipes/schema/task.schema.json).
+CALL_SETTINGS = ("concurrency", "max_retries", "timeout_s", "max_tokens", "temperature", "response_format")
+# The settings that change what the judge answers: they key the cache with the model, the rubric and the prompt.
+ANSWER_SETTINGS = ("model", "temperature", "max_tokens", "response_format")
 FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+REASON_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,17 @@ class JudgeConfig:
     max_retries: int = 4  # per request, by the openai client, with backoff
     timeout_s: float = 120.0  # per attempt
     max_tokens: int = 1024  # five one-line reasons fit in ~400 tokens; thinking judges need more
+    temperature: float = 0.0  # the same answer for the same prompt, so a cached answer is the answer
+    response_format: bool = True  # ask for {"type": "json_object"}; dropped for the eval if the endpoint refuses it
+    refresh: bool = False  # ignore cached answers (good new answers are cached again)
+
+    def with_options(self, options: dict) -> "JudgeConfig":
+        """This config with the call settings a task's `eval.judge` (and the command line) give."""
+        return replace(self, **{key: options[key] for key in CALL_SETTINGS if key in options})
+
+    def settings(self) -> dict:
+        """What the report shows: every setting but the endpoint's address and the key variable."""
+        return {k: v for k, v in asdict(self).items() if k not in ("base_url", "api_key_env")}
 
 
 @dataclass
@@ -49,79 +77,171 @@ class JudgeRun:
     cached: int = 0
 
 
+class CallFailure(Exception):
+    """No chat completion for one prompt; str() is the reason, in one line."""
+
+    def __init__(self, reason: str, status: int | None = None, sent: bool = True):
+        super().__init__(reason)
+        self.status = status
+        self.sent = sent
+
+
 def make_client(config: JudgeConfig) -> openai.OpenAI:
     # A local server needs no key, but the client insists on one; a placeholder is sent when the variable is unset.
     api_key = os.environ.get(config.api_key_env) or "unset"
     return openai.OpenAI(base_url=config.base_url, api_key=api_key, max_retries=config.max_retries, timeout=config.timeout_s)
 
 
-def ask(client: openai.OpenAI, config: JudgeConfig, messages: list[dict]) -> str:
-    response = client.chat.completions.create(
-        model=config.model,
-        messages=messages,
-        temperature=0,
-        max_tokens=config.max_tokens,
-        response_format={"type": "json_object"},
-    )
-    return response.choices[0].message.content or ""
+def one_line(text: str, secret: str = "") -> str:
+    text = " ".join(str(text).split())
+    if secret and secret != "unset":
+        text = text.replace(secret, "***")
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
 
 
-def describe(exc: openai.APIError, config: JudgeConfig) -> str:
-    """One line without the response body (servers echo request details there)."""
-    if isinstance(exc, openai.APITimeoutError):
-        return f"timed out after {config.max_retries} retries"
-    if isinstance(exc, openai.APIConnectionError):
-        return f"connection failed after {config.max_retries} retries"
-    if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code} after {config.max_retries} retries"
-    return type(exc).__name__
+def server_said(body: object) -> str:
+    """The server's own reason in an error body: OpenAI's {"error": {"message"}} (the client unwraps "error"),
+    FastAPI's {"detail": ...} (a string, or a list of validation errors), or plain text; "" when it gave none."""
+    if isinstance(body, dict):
+        body = body.get("message") or body.get("detail") or body.get("error") or body.get("msg") or ""
+    if isinstance(body, list):
+        body = next((e.get("msg", e) if isinstance(e, dict) else e for e in body), "")
+    if isinstance(body, dict):
+        return server_said(body)
+    text = str(body or "").strip()
+    return "an HTML page" if text.startswith("<") else text
 
 
-def fatal(exc: openai.APIStatusError, config: JudgeConfig) -> DomaintuneError:
-    if isinstance(exc, openai.NotFoundError):
-        return DomaintuneError(f"judge: {config.base_url} has no model {config.model!r} (HTTP 404)")
-    return DomaintuneError(f"judge: {config.base_url} refused the API key from ${config.api_key_env} (HTTP {exc.status_code})")
-
-
-def fetch_answers(prompts: dict[str, list[dict]], keys: dict[str, str], rubric: Rubric, config: JudgeConfig,
-                  cache: AnswerCache, client: openai.OpenAI) -> tuple[dict[str, str], dict[str, str]]:
-    """Answers for every prompt the cache lacks, committed to the cache one by one; (answers, call failures)."""
-    answers, failures = {}, {}
-    pool = ThreadPoolExecutor(max_workers=config.concurrency)
+def completion_text(content_type: str, body: str) -> str:
+    """The answer of a chat completion body; CallFailure naming what came instead of one."""
     try:
-        futures = {pool.submit(ask, client, config, prompts[i]): i for i in prompts}
-        # disable=None: a bar on a terminal, nothing in logs and pipes (as pipelines.core.progress).
-        for future in tqdm(as_completed(futures), total=len(futures), desc=f"judge {rubric.name}", unit="call", disable=None):
-            item = futures[future]
-            try:
-                answers[item] = future.result()
-            except FATAL as exc:
-                raise fatal(exc, config) from None
-            except openai.APIError as exc:
-                failures[item] = f"call: {describe(exc, config)}"
-                continue
-            cache.put(keys[item], config.model, rubric.name, answers[item])
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # an interrupt stops queued calls; answers so far are kept
-    return answers, failures
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        if "json" in content_type:
+            raise CallFailure(f"HTTP 200 with truncated or invalid JSON ({exc.msg}: character {exc.pos} of {len(body)})") from None
+        what = "an HTML page" if body.lstrip().startswith("<") else f"a {content_type or 'untyped'} body"
+        raise CallFailure(f"HTTP 200 with {what}, not a chat completion") from None
+    if isinstance(data, dict) and "error" in data:
+        raise CallFailure(f"HTTP 200 with an error object: {server_said(data['error']) or 'no message'}")
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not choices or not isinstance(choices, list):
+        raise CallFailure("HTTP 200 with no choices")
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    if not isinstance(message, dict) or not isinstance(message.get("content"), str | None):
+        raise CallFailure("HTTP 200 without a message in its first choice")
+    return message.get("content") or ""
 
 
-def judge(items: list[tuple[str, dict]], rubric: Rubric, config: JudgeConfig, cache: AnswerCache,
-          client: openai.OpenAI | None = None) -> JudgeRun:
-    """Score (id, fields) items with `rubric`; ids must be unique."""
+class Endpoint:
+    """The judge endpoint of one eval: its client, and what the calls learnt about it, shared by every rubric."""
+
+    def __init__(self, config: JudgeConfig, client: openai.OpenAI | None = None):
+        self.config = config
+        self.client = client or make_client(config)
+        self.secret = os.environ.get(config.api_key_env, "")
+        self.json_mode = config.response_format
+        self.dropped: str | None = None  # why response_format was left out after the first refusal
+        self.stopped: str | None = None  # the refusal that stopped every call (key, permission, 404)
+
+    def notes(self) -> dict:
+        return {"response_format": "off" if not self.config.response_format else f"dropped: {self.dropped}" if self.dropped else "sent",
+                **({"stopped": self.stopped} if self.stopped else {})}
+
+    def ask(self, messages: list[dict]) -> str:
+        """The judge's answer to one prompt; CallFailure with a one-line reason otherwise."""
+        if self.stopped:
+            raise CallFailure(f"not sent: {self.stopped}", sent=False)
+        json_mode = self.json_mode
+        try:
+            return self._complete(messages, json_mode)
+        except CallFailure as failure:
+            if not (json_mode and failure.status in (400, 422)):
+                raise
+            refused = failure
+        try:
+            answer = self._complete(messages, json_mode=False)
+        except CallFailure:
+            raise refused from None  # response_format was not (only) what the endpoint refused
+        if self.json_mode:
+            self.json_mode = False
+            self.dropped = f"{self.config.base_url} refused it ({refused}) and answered without it"
+        return answer
+
+    def _complete(self, messages: list[dict], json_mode: bool) -> str:
+        config = self.config
+        try:
+            raw = self.client.chat.completions.with_raw_response.create(
+                model=config.model,
+                messages=messages,
+                temperature=config.temperature,
+                max_tokens=config.max_tokens,
+                **({"response_format": {"type": "json_object"}} if json_mode else {}),
+            )
+        except openai.APIStatusError as exc:
+            failure = CallFailure(self._status_reason(exc), exc.status_code)
+            if isinstance(exc, FATAL):
+                self.stopped = str(failure)
+            raise failure from None
+        except openai.APITimeoutError:
+            raise CallFailure(f"timed out after {config.max_retries} retries ({config.timeout_s:g} s each)") from None
+        except openai.APIConnectionError:
+            raise CallFailure(f"connection to {config.base_url} failed after {config.max_retries} retries") from None
+        return completion_text(raw.headers.get("content-type", ""), raw.text)
+
+    def _status_reason(self, exc: openai.APIStatusError) -> str:
+        config, status = self.config, exc.status_code
+        said = one_line(server_said(exc.body), self.secret)
+        # No version segment (/v1, /v3, /v1beta ...) in the URL: the commonest cause of a 404 is the missing /v1.
+        if isinstance(exc, openai.NotFoundError) and not re.search(r"/v\d+\w*$", urlparse(config.base_url).path.rstrip("/")):
+            return (f"HTTP 404 at {config.base_url}: OpenAI-compatible servers answer under /v1; "
+                    f"try --judge-base-url {config.base_url.rstrip('/')}/v1")
+        if isinstance(exc, openai.NotFoundError):
+            return f"HTTP 404: {config.base_url} has no chat completions for model {config.model!r}" + (f" ({said})" if said else "")
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return f"HTTP {status}: {config.base_url} refused the API key from ${config.api_key_env}" + (f" ({said})" if said else "")
+        retried = status in (408, 409, 429) or status >= 500
+        return f"HTTP {status} " + (f"after {config.max_retries} retries" if retried else "(not retried)") + (f": {said}" if said else "")
+
+    def answers(self, prompts: dict[str, list[dict]], desc: str) -> Iterator[tuple[str, str | CallFailure]]:
+        """(item, answer or CallFailure) as they arrive, at most `concurrency` in flight."""
+        pool = ThreadPoolExecutor(max_workers=self.config.concurrency)
+        try:
+            futures = {pool.submit(self.ask, prompts[i]): i for i in prompts}
+            # disable=None: a bar on a terminal, nothing in logs and pipes (as pipelines.core.progress).
+            for future in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="call", disable=None):
+                try:
+                    yield futures[future], future.result()
+                except CallFailure as failure:
+                    yield futures[future], failure
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # an interrupt stops queued calls; answers so far are kept
+
+
+def read_verdict(item_id: str, answer: str, rubric: Rubric) -> Verdict:
+    try:
+        return Verdict(item_id, scores=parse_scores(answer, rubric))
+    except ParseFailure as exc:
+        return Verdict(item_id, failure=f"parse: {exc}")
+
+
+def judge(items: list[tuple[str, dict]], rubric: Rubric, endpoint: Endpoint, cache: AnswerCache) -> JudgeRun:
+    """Score (id, fields) items with `rubric`; ids must be unique. A scored answer is cached as it arrives (an
+    interrupted run keeps what it got); a call or parse failure is not, so the next run asks again."""
+    config = endpoint.config
+    settings = {"rubric": rubric.name, "rubric_version": rubric.version, **{k: getattr(config, k) for k in ANSWER_SETTINGS}}
     prompts = {item_id: rubric.messages(fields) for item_id, fields in items}
-    keys = {item_id: cache_key(config.model, rubric.name, messages) for item_id, messages in prompts.items()}
-    answers = {item_id: answer for item_id in prompts if (answer := cache.get(keys[item_id])) is not None}
-    missing = {item_id: prompts[item_id] for item_id in prompts if item_id not in answers}
-    fetched, failures = fetch_answers(missing, keys, rubric, config, cache, client or make_client(config)) if missing else ({}, {})
-    run = JudgeRun(rubric, [], calls=len(missing), cached=len(answers))
-    answers.update(fetched)
-    for item_id, _ in items:
-        verdict = Verdict(item_id, failure=failures.get(item_id))
-        if verdict.failure is None:
-            try:
-                verdict.scores = parse_scores(answers[item_id], rubric)
-            except ParseFailure as exc:
-                verdict.failure = f"parse: {exc}"
-        run.verdicts.append(verdict)
-    return run
+    keys = {item_id: cache_key(settings, messages) for item_id, messages in prompts.items()}
+    cached = {} if config.refresh else {item_id: answer for item_id in prompts if (answer := cache.get(keys[item_id])) is not None}
+    verdicts = {item_id: read_verdict(item_id, answer, rubric) for item_id, answer in cached.items()}
+    missing = {item_id: prompts[item_id] for item_id in prompts if item_id not in cached}
+    calls = 0
+    for item_id, answer in endpoint.answers(missing, f"judge {rubric.name}") if missing else ():
+        if isinstance(answer, CallFailure):
+            calls += answer.sent
+            verdicts[item_id] = Verdict(item_id, failure=f"call: {answer}")
+            continue
+        calls += 1
+        verdicts[item_id] = read_verdict(item_id, answer, rubric)
+        if verdicts[item_id].scores is not None:
+            cache.put(keys[item_id], config.model, rubric.name, answer)
+    return JudgeRun(rubric, [verdicts[item_id] for item_id, _ in items], calls=calls, cached=len(cached))

@@ -30,6 +30,8 @@ class Rubric:
     low: int
     high: int
     dimensions: tuple[dict, ...]  # {key, title, description}
+    version: int = 1  # part of the cache key: raised when cached answers should no longer count
+
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -62,7 +64,7 @@ def load_rubric(path: Path) -> Rubric:
     if data["scale"]["min"] >= data["scale"]["max"]:
         raise DomaintuneError(f"{path}: scale: min {data['scale']['min']} is not below max {data['scale']['max']}")
     return Rubric(data["name"], data["judges"], data["system"], data["item"], data["scale"]["min"],
-                  data["scale"]["max"], tuple(data["dimensions"]))
+                  data["scale"]["max"], tuple(data["dimensions"]), data.get("version", 1))
 
 
 def resolve_rubric(name_or_path: str) -> Rubric:

@@ -92,6 +92,6 @@ def write_page(task: Task, result: EvalResult, summary: dict, predictions: dict[
 
 
 def _files(out_dir: Path, run: RunLayout | None, sources: dict[str, Path]) -> list[Path]:
-    own = [out_dir / "metrics.json", out_dir / "summary.json", out_dir / "report.md", *sorted(out_dir.glob("*.csv"))]
+    own = [out_dir / "metrics.json", out_dir / "summary.json", out_dir / "report.md", *sorted(out_dir.glob("*.csv")), *sorted(out_dir.glob("*.geojson"))]
     run_files = [run.train_recipe, run.train_log, run.versions, run.datasets, run.trainer_log] if run else []
     return own + list(sources.values()) + run_files

@@ -13,6 +13,7 @@ import yaml
 
 from pipelines.core.layout import RunLayout
 from pipelines.core.paths import dataset_dir
+from pipelines.core.readers import iter_json_records
 from pipelines.core.tiny_model import FAMILIES, default_dir
 
 # Keys that differ between any two runs by construction (they name the run's own folder).
@@ -47,7 +48,7 @@ class RunInfo:
         predicted = OVERRIDDEN.search(predict_recipe.read_text(encoding="utf-8")) if predict_recipe.exists() else None
         datasets = _json(run.datasets)
         lengths = {name: _json(dataset_dir() / f"{name}{STATS_SUFFIX}") for name in datasets}
-        loss = [json.loads(line) for line in run.trainer_log.read_text(encoding="utf-8").splitlines() if line.strip()] if run.trainer_log.exists() else []
+        loss = [row for _, row in iter_json_records(run.trainer_log)] if run.trainer_log.exists() else []
         return cls(
             root=run.root,
             recipe=yaml.safe_load(text) or {},

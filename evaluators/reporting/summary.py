@@ -2,8 +2,11 @@
 
     {"metrics": [headline metrics, primary first],
      "rows": [{"name", "kind": "model" | "baseline", "n", "values": {metric: x | None},
-               "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines)}],
-     "differences": [one line per metric: adapter vs base, with the intervals]}
+               "intervals": {metric: [low, high]}, "verdict" (models), "not_applicable" (baselines),
+               "by_construction": {metric: why} (baselines: metrics they meet whatever the model does)}],
+     "differences": [one line per metric: adapter vs base, with the intervals],
+     "warnings": [the evaluator's EvalResult.warnings: problems with the data or the evaluator],
+     "partial": [one line per variant whose predictions cover only part of the validation set] (written by eval)}
 """
 
 from evaluators.base import EvalResult
@@ -29,7 +32,9 @@ def _model_row(name: str, metrics: dict, per_sample: dict, headline: tuple[str, 
 def _baseline_row(name: str, metrics: dict, headline: tuple[str, ...]) -> dict:
     if "not_applicable" in metrics:
         return {"name": name, "kind": BASELINE, "n": None, "values": dict.fromkeys(headline), "intervals": {}, "not_applicable": metrics["not_applicable"]}
-    return {"name": name, "kind": BASELINE, "n": metrics.get("n"), "values": {m: metrics.get(m) for m in headline}, "intervals": {}}
+    row = {"name": name, "kind": BASELINE, "n": metrics.get("n"), "values": {m: metrics.get(m) for m in headline}, "intervals": {}}
+    by_construction = {m: why for m, why in metrics.get("by_construction", {}).items() if m in headline}
+    return {**row, "by_construction": by_construction} if by_construction else row
 
 
 def interval(row: dict, metric: str) -> Interval | None:
@@ -45,8 +50,10 @@ def summarize(result: EvalResult, variants: list[str]) -> dict:
         primary = headline[0]
         scores = {b["name"]: b["values"][primary] for b in baselines}
         reasons = {b["name"]: b["not_applicable"] for b in baselines if "not_applicable" in b}
+        constructed = {b["name"]: f"meets {primary} by construction ({b['by_construction'][primary]})"
+                       for b in baselines if primary in b.get("by_construction", {})}
         for row in rows:
-            row["verdict"] = verdict.against_baselines(row["values"][primary], scores, reasons)
+            row["verdict"] = verdict.against_baselines(row["values"][primary], scores, reasons, constructed)
     by_name = {row["name"]: row for row in rows}
     differences = []
     if {"adapter", "base"} <= set(by_name):
@@ -56,7 +63,7 @@ def summarize(result: EvalResult, variants: list[str]) -> dict:
             for m in headline
             if adapter["values"][m] is not None and base["values"][m] is not None
         ]
-    return {"metrics": list(headline), "rows": rows + baselines, "differences": differences}
+    return {"metrics": list(headline), "rows": rows + baselines, "differences": differences, "warnings": list(result.warnings)}
 
 
 def cell(row: dict, metric: str) -> str:
@@ -66,6 +73,8 @@ def cell(row: dict, metric: str) -> str:
     value = row["values"].get(metric)
     if value is None:
         return "–"
+    if metric in row.get("by_construction", {}):
+        return f"{value:.4f} (by construction)"
     ci = interval(row, metric)
     return f"{value:.4f} {ci}" if ci else f"{value:.4f}"
 
@@ -91,7 +100,8 @@ def markdown(summary: dict) -> str:
         return ""
     header = ["", "n", *summary["metrics"], *(["verdict"] if has_verdicts(summary) else [])]
     rows = [[label(r), r["n"] if r["n"] is not None else "–", *(cell(r, m) for m in summary["metrics"]), *verdict_cell(r, summary)] for r in summary["rows"]]
-    lines = ["## Headline", "Metric [95% bootstrap interval over samples]; higher is better.", markdown_table(header, rows)]
+    partial = [f"**Partial predictions:** {note}" for note in summary.get("partial", [])]
+    lines = ["## Headline", *partial, "Metric [95% bootstrap interval over samples]; higher is better.", markdown_table(header, rows)]
     if summary["differences"]:
         lines.append("\n".join(f"- {d}" for d in summary["differences"]))
     return "\n\n".join(lines)

@@ -1,74 +1,14 @@
-"""Tables in the terminal that stay whole: the headline table (adapter, base and baselines with intervals, then the
-verdicts) and any other table a command prints through `print_table` (compare's; a judge's after the headline).
-
-A number is never cut. On a terminal the table is drawn (rich) with cells wrapping at spaces; on one narrower than
-the table's longest words, each row becomes a block of `column  value` lines. Off a terminal (a pipe, a file, a
-CI log) it is plain Markdown, as in report.md, whatever the width.
-"""
+"""`eval`'s result in the terminal: warnings, the headline table (adapter, base and baselines with intervals) printed
+whole (evaluators/reporting/whole_tables.py), the verdicts, a judge's table when there was one, and report.html."""
 
 import json
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from evaluators.reporting.summary import cell, label
-from evaluators.tables import markdown_table
-
-
-def console() -> Console:
-    return Console(highlight=False)
-
-
-def longest_word(texts: list) -> int:
-    return max((len(word) for text in texts for word in str(text).split()), default=0)
-
-
-def column_minimums(header: list[str], rows: list[list]) -> list[int]:
-    return [longest_word([name, *(row[i] for row in rows)]) for i, name in enumerate(header)]
-
-
-def narrowest(header: list[str], rows: list[list]) -> int:
-    """The drawn table's width with every cell wrapped at spaces: the columns' longest words, one space of padding
-    either side of each, and a border between and around them."""
-    minimums = column_minimums(header, rows)
-    return sum(minimums) + 2 * len(minimums) + len(minimums) + 1
-
-
-def drawn_table(header: list[str], rows: list[list], title: str = "", styles: list[str] | None = None) -> Table:
-    """Each column at least as wide as its longest word, so cells wrap at spaces and never inside a number."""
-    table = Table(title=title or None)
-    for i, (name, minimum) in enumerate(zip(header, column_minimums(header, rows))):
-        table.add_column(Text(str(name)), justify="left" if i == 0 else "right", overflow="fold", min_width=minimum)
-    for row, style in zip(rows, styles or [""] * len(rows)):
-        table.add_row(*(Text(str(value)) for value in row), style=style or None)
-    return table
-
-
-def print_vertical(out: Console, header: list[str], rows: list[list], title: str = "", styles: list[str] | None = None) -> None:
-    """One block per row: its first cell, then `column  value` per other column, each value on one line."""
-    if title:
-        out.print(Text(title, style="bold"), soft_wrap=True)
-    width = max((len(str(name)) for name in header[1:]), default=0)
-    for row, style in zip(rows, styles or [""] * len(rows)):
-        out.print(Text(str(row[0]), style=style or ""), soft_wrap=True)
-        for name, value in zip(header[1:], row[1:]):
-            out.print(Text(f"  {str(name):<{width}}  {value}"), soft_wrap=True)
-
-
-def print_table(out: Console, header: list[str], rows: list[list], title: str = "", styles: list[str] | None = None) -> None:
-    """Print a table whole: drawn when it fits, in blocks when the terminal is too narrow, Markdown off a terminal.
-    `styles` (rich style names, one per row) apply on a terminal only."""
-    if not out.is_terminal:
-        if title:
-            out.print(Text(title), soft_wrap=True)
-        out.print(Text(markdown_table(header, rows)), soft_wrap=True)
-        return
-    if narrowest(header, rows) <= out.width:
-        out.print(drawn_table(header, rows, title, styles))
-    else:  # any narrower and rich would cut words, or drop whole columns
-        print_vertical(out, header, rows, title, styles)
+from evaluators.reporting.whole_tables import console, print_table
 
 
 def headline(summary: dict) -> tuple[list[str], list[list[str]], list[str]]:
@@ -99,13 +39,17 @@ def scored(summary: dict) -> str:
 
 def print_report(report_md: Path, title: str, out: Console | None = None) -> None:
     """After `eval`: the headline table of the report's summary.json, the verdicts, and where report.html is."""
+    from evaluators.judge.terminal import print_judge
     from evaluators.reporting.page import HTML_FILE
 
     out = out or console()
     summary = load_summary(report_md)
+    for warning in summary.get("warnings", []):  # absent from a summary.json written before warnings existed
+        out.print(Text.assemble(("Warning:", "bold red"), f" {warning}"), soft_wrap=True)
     if summary["metrics"]:
         header, rows, styles = headline(summary)
         print_table(out, header, rows, title, styles)
         for line in verdict_lines(summary):
             out.print(Text(f"  {line}"), soft_wrap=True)
+    print_judge(report_md.parent, out)
     out.print(Text(f"html: {report_md.parent / HTML_FILE}"), soft_wrap=True)

@@ -2,7 +2,9 @@
 
 Against baselines: only applicable baselines are compared (one that cannot run on this data is "not applicable",
 with its reason, never a 0 the model trivially beats), and "beats every baseline" is said only when every
-baseline is applicable. Adapter against base: when both have intervals and they overlap, the difference is
+baseline is applicable. A baseline that meets the metric by construction (a rule that names only the agent's own
+places is always grounded) is never compared on it: the line says so, and a model cannot "beat every baseline"
+past it. Adapter against base: when both have intervals and they overlap, the difference is
 "no significant difference", whatever its sign.
 """
 
@@ -11,23 +13,28 @@ from evaluators.reporting.intervals import Interval
 NOT_APPLICABLE = "not applicable"
 
 
-def against_baselines(model: float | None, baselines: dict[str, float | None], reasons: dict[str, str]) -> str:
-    """One line comparing a model's primary metric with the baselines' (None: not applicable); "" without baselines."""
+def against_baselines(model: float | None, baselines: dict[str, float | None], reasons: dict[str, str],
+                      by_construction: dict[str, str] | None = None) -> str:
+    """One line comparing a model's primary metric with the baselines' (None: not applicable); "" without baselines.
+    `by_construction`: baseline -> how it meets this metric whatever the model does; it is not compared."""
     if not baselines:
         return ""
     if model is None:  # e.g. a share of recommended names when the model named none: nothing to compare
         return "no verdict: the model has no value for this metric"
-    applicable = {name: value for name, value in baselines.items() if value is not None}
-    missing = "; ".join(f"{name}: {reasons.get(name, NOT_APPLICABLE)}" for name in baselines if name not in applicable)
+    unfair = [f"{name} {why}: not compared" for name, why in (by_construction or {}).items() if name in baselines]
+    compared = {name: value for name, value in baselines.items() if name not in (by_construction or {})}
+    applicable = {name: value for name, value in compared.items() if value is not None}
+    missing = "; ".join(f"{name}: {reasons.get(name, NOT_APPLICABLE)}" for name in compared if name not in applicable)
     if not applicable:
-        return f"no verdict: no baseline is applicable ({missing})"
+        return "no verdict: " + "; ".join([*unfair, *([f"no baseline is applicable ({missing})"] if missing else [])])
     best = max(sorted(applicable), key=applicable.get)
     margin = model - applicable[best]
     if margin <= 0:
-        return f"❌ does not beat baseline {best} ({margin:+.4f})"
+        return "; ".join([f"❌ does not beat baseline {best} ({margin:+.4f})", *unfair])
     if len(applicable) == len(baselines):
         return f"✅ beats every baseline (+{margin:.4f} over {best})"
-    return f"above the {len(applicable)} applicable baseline(s) (+{margin:.4f} over {best}); {NOT_APPLICABLE}: {missing}"
+    notes = [*([f"{NOT_APPLICABLE}: {missing}"] if missing else []), *unfair]
+    return f"above the {len(applicable)} applicable baseline(s) (+{margin:.4f} over {best}); " + "; ".join(notes)
 
 
 def adapter_vs_base(metric: str, adapter: float | None, base: float | None, adapter_ci: Interval | None, base_ci: Interval | None) -> str:

@@ -10,6 +10,7 @@ from pipelines.behavior.loggen import (
     write_events,
     write_sample_set,
 )
+from pipelines.cli.models import hub_option, no_download_option
 from pipelines.core.tasks import load_task
 
 
@@ -44,14 +45,19 @@ def gen_logs(output, n_events, days, seed, personas, shuffle, sample_set):
 @click.option("--user", help="Whose events a .txt log holds; default: the file's stem.")
 @click.option("--task", "-t", default="behavior", show_default=True, help="Task whose prompt, template and options the adapter was trained with.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), help="Generation budget per prediction; default: the task's predict.max_new_tokens.")
-def dispatch(adapter, log, once, user, task, max_new_tokens):
+@hub_option()
+@no_download_option()
+def dispatch(adapter, log, once, user, task, max_new_tokens, hub, no_download):
     """Follow a live activity log and print the action a resource manager would take before each predicted next action.
 
     Example: domaintune dispatch --adapter runs/<run>/adapter --input live.jsonl --once
     """
     from pipelines.behavior.dispatch import decisions
+    from pipelines.core.models import hub_of, resolve_base
 
-    for decision in decisions(adapter, log, load_task(task), once=once, user=user, max_new_tokens=max_new_tokens):
+    task = load_task(task)
+    resolve_base(adapter, hub_of(task, hub), not no_download)
+    for decision in decisions(adapter, log, task, once=once, user=user, max_new_tokens=max_new_tokens):
         click.echo(decision.line())
 
 

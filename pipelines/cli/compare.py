@@ -18,7 +18,7 @@ def compare_cmd(runs, output):
     Example: domaintune compare runs/telecom-cpu-20250101-120000 runs/telecom-4090-20250102-090000
     """
     from evaluators.reporting.compare import compare
-    from evaluators.reporting.terminal import console, print_table
+    from evaluators.reporting.whole_tables import console, print_table
 
     with phase(f"comparing {len(runs)} runs") as step:
         result = compare(list(runs), output or runs_dir() / f"compare-{datetime.now():%Y%m%d-%H%M%S}")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from pipelines.cli.options import reads_datasets
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.tasks import load_task, task_names
 
@@ -35,7 +36,8 @@ def data_cmd(tasks, inputs, skip_invalid):
 
 @click.command("preview")
 @click.option("--dataset", required=True, help="Registered dataset, e.g. telecom_train.")
-@click.option("-n", default=3, show_default=True, help="How many samples.")
+@click.option("-n", default=3, show_default=True, type=click.IntRange(min=1), help="How many samples.")
+@reads_datasets
 def preview_cmd(dataset, n):
     """Show samples as the model sees them, trained (label) tokens between ⟪ ⟫ in green.
 

@@ -21,19 +21,22 @@ from pipelines.planning.estimate import (
 @click.option("--model", "-m", help="Model id, local path, or 'tiny'; default: the task's base model.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write; default recipes/generated/<task>-<gpu>.yaml.")
 def recipe_cmd(task, tier, model, output):
-    """Write the LLaMA-Factory training YAML for a task on a GPU tier.
+    """Write the LLaMA-Factory training YAML for a task on a GPU tier, and say how long training is expected to take.
 
+    Nothing is downloaded: a model not in models/ yet is planned from its shape in recipes/architectures.yaml.
     Example: domaintune recipe --task telecom --gpu 4090
     """
     from pipelines.core.layout import RunLayout
-    from pipelines.core.models import resolve_model
+    from pipelines.core.models import planned_model
     from pipelines.core.paths import runs_dir
     from pipelines.planning.recipe import recipe_path, training_recipe
 
     run = RunLayout(runs_dir() / f"{task.name}-{tier.name}")
-    recipe = training_recipe(task, tier, resolve_model(task, model), output_dir=run.adapter)
+    recipe = training_recipe(task, tier, planned_model(task, model), output_dir=run.adapter)
     for departure in recipe.departures:
         note_departure(departure)
+    for line in recipe.training_time.lines():
+        click.echo(line, err=True)
     click.echo(recipe.write(output or recipe_path(task, tier)))
 
 

@@ -7,7 +7,10 @@ A record has `Instruction`, `Question` and `Answer` (keys in any case: agents sp
      "pois": [{"name", "address", "cuisine", "rating", "distance_m", "avg_price"}, ...]}
 
 Only `pois` (and each POI's `name` and `distance_m`) is required inside `context`: map APIs leave prices and
-ratings out now and then, and the evaluator skips a check whose data is missing. The target record is
+ratings out now and then, and the evaluator skips a check whose data is missing. `pois` may also hold Amap's place
+search results as they come (`distance` as a string, `biz_ext.cost`, `biz_ext.rating`, a `type` chain); they are
+mapped to the fields above (pipelines/converters/amap.py), with the `cuisines` option renaming Amap's type names to
+the agent's preference words. The target record is
 instruction = Instruction, input = Question, output = Answer; the meta is {"id", "context"}, where the id is a
 stable hash of the normalised question and answer. Records whose normalised question and answer repeat an
 earlier record's (whitespace and punctuation ignored, full- and half-width alike) are dropped as near
@@ -16,10 +19,12 @@ duplicates and counted.
 
 import hashlib
 import unicodedata
+from functools import partial
 from pathlib import Path
 
 import jsonschema
 
+from pipelines.converters import amap
 from pipelines.converters.records import NON_EMPTY, Conversion, Example, convert_records
 from pipelines.core.errors import InvalidRecord
 from pipelines.core.registry import register_converter
@@ -46,7 +51,7 @@ CONTEXT = {
         "radius_m": {"type": "number", "exclusiveMinimum": 0},
         "budget": {"type": "array", "prefixItems": [NUMBER, NUMBER], "minItems": 2, "maxItems": 2},
         "preferences": {"type": "array", "items": NON_EMPTY},
-        "pois": {"type": "array", "items": POI},
+        "pois": {"type": "array", "items": {"if": amap.IS_AMAP, "then": amap.POI, "else": POI}},
     },
 }
 # Checked after keys are lower-cased: JSON Schema's `required` cannot match a key in any case.
@@ -81,7 +86,7 @@ def sample_id(question: str, answer: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
-def to_example(raw: dict) -> Example:
+def to_example(raw: dict, cuisines: dict[str, str] | None = None) -> Example:
     record = lower_keys(raw)
     problem = first_schema_error(record, VALIDATOR)
     if problem is not None:
@@ -89,6 +94,9 @@ def to_example(raw: dict) -> Example:
     context = record.get("context")
     if context and "budget" in context and context["budget"][0] > context["budget"][1]:
         raise InvalidRecord("context.budget", f"minimum {context['budget'][0]} is above maximum {context['budget'][1]}")
+    if context and any(map(amap.is_amap, context["pois"])):
+        pois = [amap.to_poi(poi, cuisines or {}, f"context.pois.{i}") if amap.is_amap(poi) else poi for i, poi in enumerate(context["pois"])]
+        context = {**context, "pois": pois}
     target = {"instruction": record["instruction"], "input": record["question"], "output": record["answer"]}
     meta = {"id": sample_id(record["question"], record["answer"])}
     if context:
@@ -120,8 +128,19 @@ EXAMPLE = {
 }
 
 
-@register_converter(
-    "map_agent", options_schema={"type": "object", "additionalProperties": False, "properties": {}}, example=EXAMPLE
-)
+OPTIONS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "cuisines": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "minLength": 1},
+            "description": "Amap type name -> the cuisine the agent's preferences call it, e.g. {\"四川菜(川菜)\": \"川菜\"}.",
+        },
+    },
+}
+
+
+@register_converter("map_agent", options_schema=OPTIONS_SCHEMA, example=EXAMPLE)
 def convert(paths: list[Path], options: dict, skip_invalid: bool) -> Conversion:
-    return drop_near_duplicates(convert_records(paths, OBJECT, to_example, skip_invalid))
+    return drop_near_duplicates(convert_records(paths, OBJECT, partial(to_example, cuisines=options.get("cuisines", {})), skip_invalid))

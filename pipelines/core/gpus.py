@@ -25,6 +25,8 @@ class GpuTier:
     flash_attn: bool
     """FlashAttention-2 kernels exist for this card (CUDA, Ampere or newer)."""
     notes: str
+    tflops: float | None = None
+    """Peak dense TFLOPS per device in the precision trained with (recipes/gpus.yaml says whose figure)."""
     match: str = ""
     """Regular expression for the CUDA device name (searched, ignoring case); empty for cpu and mps."""
     detected: str = ""

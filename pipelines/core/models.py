@@ -1,17 +1,23 @@
-"""Which weights a command uses: the embedded tiny model, a downloaded copy, or a hub id."""
+"""Which weights a command uses: the embedded tiny model, a local directory, or a hub model in models/<id>.
+
+`resolve_model` is for the commands that load a model (train, predict, serve, export, dispatch): a hub model that
+is not in models/ yet is downloaded there first (pipelines/core/download.py), or refused in one line before any
+run folder exists. `planned_model` is for those that only plan (recipe): a hub id stays an id, nothing is fetched.
+"""
 
 import json
-import logging
-import shutil
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from pipelines.core.download import check_model_id, is_complete, local_copy, read_record
+from pipelines.core.download import download as fetch_model
 from pipelines.core.errors import DomaintuneError
+from pipelines.core.hubs import DEFAULT_HUB, HubUnavailable, Listing, get_hub
 from pipelines.core.layout import RunLayout
-from pipelines.core.paths import models_dir, relative
+from pipelines.core.paths import REPO_ROOT, models_dir, relative
 from pipelines.core.tasks import Task
 from pipelines.core.tiny_model import ensure_tiny_model
 
@@ -23,65 +29,86 @@ def family_of(template: str) -> str:
     return "qwen2" if template == "qwen" else "qwen3"
 
 
-def local_copy(model_id: str) -> Path:
-    return models_dir() / model_id
-
-
 @dataclass(frozen=True)
 class ModelChoice:
-    path: str  # what `model_name_or_path` gets: a local directory or a hub id
+    path: str  # what `model_name_or_path` gets: a local directory, or (planning only) a hub id
     requested: str | None = None  # what the user asked for (--model), None for the task's own base model
+    provenance: dict = field(default_factory=dict)
+    """What the weights are, for the run's versions.json: model, and where known model_hub, model_revision, ..."""
 
 
-def resolve_model(task: Task, model: str | None) -> ModelChoice:
-    """The weights a command uses; `tiny` builds the embedded model of the task's family."""
-    return ModelChoice(_model_path(task, model or task.model["base"]), model)
+def hub_of(task: Task, hub: str | None) -> str:
+    """--hub (or DOMAINTUNE_HUB), else the task's model.hub, else ModelScope."""
+    return hub or task.model.get("hub") or DEFAULT_HUB
 
 
-def _model_path(task: Task, model: str) -> str:
-    if model == TINY:
-        return relative(ensure_tiny_model(family_of(task.model["template"])))
-    if Path(model).is_dir():
-        return str(Path(model).resolve())
-    if (local_copy(model) / "config.json").is_file():  # a complete download (an empty folder is not a model)
-        return relative(local_copy(model))
+def planned_model(task: Task, model: str | None) -> ModelChoice:
+    """The model as a recipe names it, without fetching: a local copy when there is one, else the hub id."""
+    requested = model or task.model["base"]
+    if requested == TINY or Path(requested).is_dir() or is_complete(local_copy(requested)):
+        return resolve_model(task, model, download=False)
+    return ModelChoice(requested, model, {"model": requested})
+
+
+def resolve_model(
+    task: Task,
+    model: str | None,
+    hub: str | None = None,
+    download: bool = True,
+    on_listing: Callable[[Listing], None] = lambda listing: None,
+) -> ModelChoice:
+    """The weights on this machine; `tiny` builds the embedded model of the task's family."""
+    requested = model or task.model["base"]
+    if requested == TINY:
+        return ModelChoice(relative(ensure_tiny_model(family_of(task.model["template"]))), model, {"model": "tiny (random weights, built here)"})
+    path = local_weights(requested, hub_of(task, hub), download, on_listing)
+    return ModelChoice(path, model, provenance_of(REPO_ROOT / path, requested))  # `path` may be relative to the checkout
+
+
+def local_weights(model: str, hub: str = DEFAULT_HUB, download: bool = True, on_listing: Callable[[Listing], None] = lambda listing: None) -> str:
+    """A directory holding `model`: the model itself when it is one, its complete copy in models/, or a fresh download."""
+    # Recipes and adapters name local models relative to the checkout, where LLaMA-Factory runs (paths.relative).
+    for folder in (Path(model), REPO_ROOT / model):
+        if folder.is_dir():
+            return str(folder.resolve())
     if Path(model).is_absolute() or model.startswith("."):
         raise DomaintuneError(f"model directory {model} does not exist")
-    return model
-
-
-def download(model_id: str) -> Path:
-    """ModelScope snapshot into models/<id>; offline it fails with one line, not a traceback.
-
-    The files go to a hidden folder beside the target first and are renamed into models/<id> only when the
-    download is complete, so a failed or interrupted one never leaves a folder that looks like a model.
-    """
-    target = local_copy(model_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    copy = local_copy(check_model_id(model))
+    if is_complete(copy):
+        return relative(copy)
+    label = get_hub(hub).label
+    elsewhere = (
+        f"on a machine that reaches it run `domaintune download --model {model}" + ("" if hub == DEFAULT_HUB else f" --hub {hub}")
+        + f"` and copy {relative(copy)} here, or pass --model DIR (a local copy)"
+    )
+    if not download:
+        raise DomaintuneError(f"model {model} is not in {relative(models_dir())}/ and --no-download refuses to fetch it from {label}; {elsewhere}")
     try:
-        _snapshot(model_id, partial)
-        if target.exists():  # a previous complete copy: replaced only now that the new one is whole
-            shutil.rmtree(target)
-        partial.rename(target)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return target
+        return relative(fetch_model(model, hub, on_listing))
+    except HubUnavailable as exc:
+        raise DomaintuneError(f"model {model} is not in {relative(models_dir())}/ and {exc}; {elsewhere}") from None
 
 
-def _snapshot(model_id: str, local_dir: Path) -> None:
-    try:
-        from modelscope import snapshot_download
+def provenance_of(folder: Path, requested: str) -> dict:
+    """What a run records of its weights: the download record's hub, revision and files digest where there is one."""
+    record = read_record(folder)
+    if not record:
+        return {"model": requested, "model_path": str(folder)}
+    revision = record.get("revision", "")
+    if record.get("commit"):
+        revision += f" (commit {record['commit']})"
+    return {
+        "model": record.get("model_id", requested),
+        "model_hub": record.get("hub", ""),
+        "model_revision": revision,
+        "model_files_sha256": record.get("files_sha256", ""),
+        "model_downloaded": record.get("downloaded", ""),
+    }
 
-        # ModelScope logs every retry as a warning; offline that is a screenful before the one line that matters.
-        for name in list(logging.root.manager.loggerDict):
-            if name.startswith("modelscope"):
-                logging.getLogger(name).setLevel(logging.ERROR)
 
-        snapshot_download(model_id, local_dir=str(local_dir))
-    except Exception as exc:  # modelscope raises requests/HTTP/OS errors of many kinds when offline
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DomaintuneError(f"cannot download {model_id} from ModelScope ({type(exc).__name__}: {first_line[:200]})") from None
+def resolve_base(adapter: Path, hub: str = DEFAULT_HUB, download: bool = True) -> str:
+    """The adapter's base model on this machine (downloaded first when it is a hub id not in models/ yet)."""
+    return local_weights(base_model_of(adapter), hub, download)
 
 
 @dataclass(frozen=True)
@@ -97,14 +124,22 @@ class TrainedWeights:
 def trained_weights(output_dir: Path) -> TrainedWeights:
     output_dir = Path(output_dir)
     if (output_dir / "adapter_config.json").exists():
-        base = base_model_of(output_dir)
+        base = weights_or_id(base_model_of(output_dir))
         return TrainedWeights(base, base, output_dir)
     recipe = RunLayout(output_dir.parent).train_recipe
     if (output_dir / "config.json").exists() and recipe.exists():
         base = (yaml.safe_load(recipe.read_text(encoding="utf-8")) or {}).get("model_name_or_path")
         if base:
-            return TrainedWeights(base, str(output_dir), None)
+            return TrainedWeights(weights_or_id(base), str(output_dir), None)
     raise DomaintuneError(f"{output_dir} holds neither a LoRA adapter (adapter_config.json) nor fully trained weights (config.json beside {recipe.name})")
+
+
+def weights_or_id(model: str) -> str:
+    """The complete copy in models/ of a hub id an older run recorded, so LLaMA-Factory never goes to a hub itself."""
+    if Path(model).is_dir() or Path(model).is_absolute() or model.startswith("."):
+        return model
+    copy = local_copy(model)
+    return relative(copy) if is_complete(copy) else model
 
 
 def base_model_of(adapter: Path) -> str:

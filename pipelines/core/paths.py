@@ -34,8 +34,9 @@ def generated_recipes_dir() -> Path:
 
 
 def relative(path: Path) -> str:
-    """Repo-relative where possible, so recipes read the same on every machine (commands run from the root)."""
+    """Repo-relative where possible, so recipes read the same on every machine (commands run from the root);
+    else absolute, since a path relative to the user's directory means nothing to a child run from the root."""
     try:
         return str(Path(path).resolve().relative_to(REPO_ROOT))
     except ValueError:
-        return str(path)
+        return str(path) if Path(path).is_absolute() else str(Path(path).resolve())

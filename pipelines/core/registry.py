@@ -1,4 +1,4 @@
-"""Open registries: converters, evaluators and judge rubrics register themselves by name with a decorator.
+"""Open registries: converters, evaluators, judge rubrics and POI sources register themselves by name with a decorator.
 
 Like LLaMA-Factory's `register_dataset_converter`, any module can add an entry; `load_task` asks here whether a
 task's converter and evaluator exist and checks the task's options against the JSON Schema each one declares.
@@ -68,5 +68,7 @@ class Registry:
 
 CONVERTERS = Registry("converter", "pipelines.converters")
 EVALUATORS = Registry("evaluator", "evaluators")
+POI_SOURCES = Registry("POI source", "pipelines.agent.sources")  # where `agent-data`'s map tools look
 register_converter = CONVERTERS.register
 register_evaluator = EVALUATORS.register
+register_poi_source = POI_SOURCES.register

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.paths import REPO_ROOT, TASKS_DIR
+from pipelines.core.readers import DEFAULT_MAX_RECORD_BYTES
 from pipelines.core.registry import CONVERTERS, EVALUATORS, Registry
 from pipelines.core.schema import load_yaml_validated, schema_problems
 
@@ -32,6 +33,10 @@ class Task:
     def scenarios_path(self) -> Path | None:
         rel = self.config.get("scenarios")
         return REPO_ROOT / rel if rel else None
+
+    @property
+    def max_record_bytes(self) -> int:
+        return self.config["source"].get("max_record_bytes", DEFAULT_MAX_RECORD_BYTES)
 
     @property
     def model(self) -> dict:

@@ -11,5 +11,7 @@ def strip_think(text: str) -> str:
 
 
 def first_line(text: str) -> str:
-    """The first non-empty line after thinking blocks are removed ("" when there is none)."""
-    return next((line.strip() for line in strip_think(text).splitlines() if line.strip()), "")
+    """The first non-empty line after thinking blocks are removed ("" when there is none).
+
+    Lines end at "\n" only: U+2028 and friends inside a line (a window title, say) are text, not line breaks."""
+    return next((line.strip() for line in strip_think(text).split("\n") if line.strip()), "")

@@ -11,6 +11,7 @@ import numpy as np
 from pipelines.converters.records import Conversion, Example
 from pipelines.core import paths, tasks
 from pipelines.core.errors import DomaintuneError
+from pipelines.core.readers import record_limit
 from pipelines.core.registry import CONVERTERS
 from pipelines.core.tasks import Task, load_task
 from pipelines.data.dataset_info import entry_for_keys
@@ -111,7 +112,8 @@ def build_task(task: Task, inputs: list[Path] | None = None, skip_invalid: bool 
     recovered = recover_interrupted(dataset_dir)
     source = task.config["source"]
     convert = CONVERTERS.get(source["converter"]).fn
-    conversion = convert(inputs or task.source_paths, source.get("options", {}), skip_invalid)
+    with record_limit(task.max_record_bytes):
+        conversion = convert(inputs or task.source_paths, source.get("options", {}), skip_invalid)
     fill_placeholders(conversion.examples, task.config.get("vars", {}), str(task.path))
     read = len(conversion.examples) + sum(conversion.skipped.values())
     duplicates = deduplicate(conversion)

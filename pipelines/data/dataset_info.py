@@ -1,16 +1,17 @@
 """Registration of built datasets in dataset_info/dataset_info.json, LLaMA-Factory's own format."""
 
 import json
+from contextlib import AbstractContextManager
 from pathlib import Path
-
-from filelock import FileLock
 
 from pipelines.converters.sharegpt import DEFAULT_TAGS
 from pipelines.core import paths
 from pipelines.core.atomic import write_json
 from pipelines.core.errors import DomaintuneError
+from pipelines.core.locks import waiting_lock
 
 INFO_FILE = "dataset_info.json"
+LOCK_FILE = f".{INFO_FILE}.lock"
 ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 OPTIONAL_COLUMNS = {"system": "system", "history": "history"}
 # ShareGPT target records (pipelines/converters/__init__.py) always use LLaMA-Factory's default tags.
@@ -46,10 +47,11 @@ def load_dataset_info(dataset_dir: Path | None = None) -> dict:
         raise DomaintuneError(f"{path}: cannot parse, fix or delete it: {exc}") from None
 
 
-def info_lock(dataset_dir: Path) -> FileLock:
-    """Held around every read-modify-write of dataset_info.json: two builds at once must not lose an update."""
+def info_lock(dataset_dir: Path) -> AbstractContextManager:
+    """Held around every read-modify-write of dataset_info.json: two builds at once must not lose an update.
+    A command that has to wait says which process it waits for."""
     dataset_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(dataset_dir / ".dataset_info.json.lock")
+    return waiting_lock(dataset_dir / LOCK_FILE, f"the datasets in {dataset_dir}")
 
 
 def write_dataset_info(info: dict, dataset_dir: Path) -> None:

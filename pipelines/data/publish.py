@@ -4,8 +4,9 @@ them and their `dataset_info.json` entries switch in together under the dataset_
 A failed or interrupted build (bad record, Ctrl-C, disk full) leaves the previous set byte-identical: before the
 switch nothing visible has changed; during it SIGINT/SIGTERM wait, and any error puts the previous files back.
 A SIGKILL or power loss mid-switch cannot be waited for: the switch first hard-links every file it will replace
-into the staging folder and writes a journal of them, so the next build (recover_interrupted) puts the previous
-set back; it also removes the staging folders of builds that were killed before their switch.
+into the staging folder and writes a journal of them, so the next command that builds or reads the datasets
+(recover_interrupted: data, preview, train, predict, eval, webui) puts the previous set back; it also removes the
+staging folders of builds that were killed before their switch.
 """
 
 import json
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.core.atomic import write_json
+from pipelines.core.atomic import DISK_FULL, disk_full, write_json
 from pipelines.core.errors import DomaintuneError
 from pipelines.data.dataset_info import (
     INFO_FILE,
@@ -53,21 +54,38 @@ class Staging:
 def write_records(path: Path, records: Iterable[dict]) -> set[str]:
     """Write a JSON array one record at a time (the same bytes as json.dumps(indent=2)); returns the keys used.
 
-    Streaming keeps a million-sample split from ever being one string in memory.
+    Streaming keeps a million-sample split from ever being one string in memory. On a full disk the records not
+    yet written are still serialized, only to say how large the file would have been.
     """
     keys: set[str] = set()
-    index = -1
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write("[")
-        for index, record in enumerate(records):
-            keys.update(record)
-            text = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-            try:
-                f.write(("," if index else "") + "\n  " + text)
-            except UnicodeEncodeError:
-                raise DomaintuneError(f"{path.name}: record {index}: {_surrogate_field(record)}: lone surrogate (not valid Unicode); fix it in the input") from None
-        f.write("\n]\n" if index >= 0 else "]\n")
+    chunks = _array_chunks(path, records, keys)
+    size = 0  # of the chunks handed to write, the failing one included
+    try:
+        with open(path, "wb") as f:
+            for chunk in chunks:
+                size += len(chunk)
+                f.write(chunk)
+    except OSError as exc:
+        if exc.errno in DISK_FULL:
+            needed = size + sum(map(len, chunks))
+            Path(path).unlink(missing_ok=True)  # so the free space said is what a retry would have
+            raise disk_full(path, needed) from None
+        raise
     return keys
+
+
+def _array_chunks(path: Path, records: Iterable[dict], keys: set[str]) -> Iterator[bytes]:
+    """The UTF-8 bytes of the JSON array, record by record, noting each record's keys in `keys`."""
+    index = -1
+    yield b"["
+    for index, record in enumerate(records):
+        keys.update(record)
+        text = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        try:
+            yield (("," if index else "") + "\n  " + text).encode("utf-8")
+        except UnicodeEncodeError:
+            raise DomaintuneError(f"{path.name}: record {index + 1}: {_surrogate_field(record)}: lone surrogate (not valid Unicode); fix it in the input") from None
+    yield b"\n]\n" if index >= 0 else b"]\n"
 
 
 def _surrogate_field(record: dict) -> str:
@@ -126,24 +144,37 @@ def publish(dataset_dir: Path, staging: Staging, files: list[str], entries: dict
 
 
 def recover_interrupted(dataset_dir: Path) -> list[str]:
-    """Undo the switch of a build that was killed mid-way, and remove the staging folders of builds that are gone.
+    """Undo the switch of a build that was killed mid-way, and remove the staging folders of builds that are gone
+    and the temporary file of a dataset_info.json write that was killed.
 
-    Under the dataset_info lock, which every switch holds and the kernel releases when its process dies: no live
-    process is then mid-switch, so a journal found is a dead one's. Returns a line per switch undone.
+    Under the dataset_info lock, which every switch and every dataset_info.json write holds and the kernel releases
+    when its process dies: no live process is then mid-switch or mid-write, so a journal or a temporary file found
+    is a dead one's. Every command that reads the datasets calls this first (a reader waits for a live switch to
+    end). Returns a line per switch undone.
     """
-    folders = sorted(dataset_dir.glob(f"{STAGING_PREFIX}*")) if dataset_dir.is_dir() else []
-    if not folders:
+    if not dataset_dir.is_dir() or not (_staging_folders(dataset_dir) or _info_temp_files(dataset_dir)):
         return []  # the common case, without creating the lock file in a folder that has none
     undone = []
     with info_lock(dataset_dir):
-        for folder in folders:
+        for folder in _staging_folders(dataset_dir):  # again: what was there before the lock may be gone
             task, pid = _owner(folder)
             if (folder / JOURNAL).exists():
                 undone.append(f"undid the {task} build killed while publishing: put back {', '.join(_roll_back(dataset_dir, folder))}")
             elif pid is not None and _alive(pid):
                 continue  # a build still staging its files
             shutil.rmtree(folder, ignore_errors=True)
+        for temp in _info_temp_files(dataset_dir):
+            temp.unlink(missing_ok=True)
     return undone
+
+
+def _staging_folders(dataset_dir: Path) -> list[Path]:
+    return sorted(dataset_dir.glob(f"{STAGING_PREFIX}*"))
+
+
+def _info_temp_files(dataset_dir: Path) -> list[Path]:
+    """What pipelines/core/atomic.py leaves of a dataset_info.json write killed before its rename."""
+    return sorted(dataset_dir.glob(f".{INFO_FILE}.*.tmp"))
 
 
 def _roll_back(dataset_dir: Path, staging_dir: Path) -> list[str]:

@@ -10,12 +10,14 @@ from pathlib import Path
 import yaml
 
 from pipelines.core.atomic import write_json, write_text
-from pipelines.core.gpus import GpuTier
-from pipelines.core.models import ModelChoice
+from pipelines.core.gpus import GpuTier, load_tiers
+from pipelines.core.models import TINY, ModelChoice
 from pipelines.core.paths import dataset_dir, generated_recipes_dir, relative
 from pipelines.core.tasks import Task
 from pipelines.data.lengths import LengthStats, read_stats
 from pipelines.planning.architectures import Architecture, resolve_architecture
+from pipelines.planning.eta import TrainingTime, expected_time
+from pipelines.planning.measured import load_measured
 from pipelines.planning.plan import Plan, PlanRequest, plan_training
 
 SECTIONS = ("model", "method", "dataset", "output", "train")
@@ -29,6 +31,8 @@ class Recipe:
     deepspeed: dict | None = None
     departures: tuple[str, ...] = ()
     """Where the recipe leaves the task's own settings to fit the tier: commands print these, not only the header."""
+    training_time: TrainingTime | None = None
+    """How long training is expected to take (a training recipe's); `recipe` and `train` print it."""
 
     @property
     def args(self) -> dict:
@@ -120,9 +124,22 @@ def plan_for(task: Task, tier: GpuTier, arch: Architecture, stats: LengthStats |
     return plan_training(PlanRequest.from_task(task.train, arch, stats, missing), tier)
 
 
+def cpu_advice(tier: GpuTier, model: ModelChoice) -> str | None:
+    if tier.backend != "cpu" or model.requested == TINY:
+        return None
+    return (
+        f"Advice: the {tier.name} tier trains a real model only slowly; use a GPU tier (`--gpu auto` picks this machine's, "
+        "`domaintune recipes` lists them) or try the whole path in minutes with `--model tiny`."
+    )
+
+
 def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: Path) -> Recipe:
     arch = resolve_architecture(model.path)
-    plan = plan_for(task, tier, arch)
+    stats = read_stats(dataset_dir(), task.dataset_name("train"))
+    plan = plan_for(task, tier, arch, stats)
+    timing = expected_time(
+        task.name, stats, task.train["num_train_epochs"], plan, arch, tier, load_tiers(), load_measured(), cpu_advice(tier, model)
+    )
     chat = chat_format(task, arch)
     lf = plan.llamafactory_args()
     method_keys = {"finetuning_type", "quantization_bit", "quantization_method"}
@@ -132,6 +149,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
         f"Run:  domaintune train --task {task.name} --gpu {tier.name}" + (f" --model {model.requested}" if model.requested else ""),
         f"  or: llamafactory-cli train {THIS_FILE}",
         f"Estimated peak memory per device: {plan.estimate.peak_gb:.1f} GB (see `domaintune estimate`).",
+        timing.line(),
         "Why:",
         *[f"  - {reason}" for reason in plan.reasons + ([chat.note] if chat.note else [])],
     ]
@@ -166,7 +184,7 @@ def training_recipe(task: Task, tier: GpuTier, model: ModelChoice, output_dir: P
             "ddp_timeout": 180000000,
         },
     }
-    return Recipe(header, sections, plan.deepspeed, tuple(plan.departures))
+    return Recipe(header, sections, plan.deepspeed, tuple(plan.departures), timing)
 
 
 def predict_recipe(task: Task, model_path: str, chat: ChatFormat, adapter: Path | None, output_dir: Path, eval_datasets: list[str]) -> Recipe:

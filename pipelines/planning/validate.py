@@ -125,18 +125,70 @@ def validate_recipe(path: Path) -> Validation:
     args, problem = _read(path)
     if problem:
         return Validation(path, [problem])
-    hints = _field_hints()
-    key_problems = {key: problem for key, value in args.items() if (problem := _key_problem(key, value, hints))}
-    ranges = load_schema("recipe_ranges")
-    for key in [k for k in args if k in ranges["properties"] and k not in key_problems]:
-        out_of_range = schema_problems({key: args[key]}, ranges)
-        if out_of_range:
-            key_problems[key] = out_of_range[0]
+    key_problems = _value_problems(args)
     reference_problems, notes = _reference_problems(args)
     parse_args, skipped = _set_aside_device_checks({k: v for k, v in args.items() if k not in key_problems})
     llamafactory_problem = _llamafactory_problem(parse_args)
     problems = [*key_problems.values(), *reference_problems, *([llamafactory_problem] if llamafactory_problem else [])]
     return Validation(path, problems, skipped, notes)
+
+
+def _value_problems(args: dict, suggestions: int = 1) -> dict[str, str]:
+    """Passes 1 and 2 (keys, types, ranges): key -> its problem, for the keys that have one."""
+    hints = _field_hints()
+    key_problems = {key: problem for key, value in args.items() if (problem := _key_problem(key, value, hints, suggestions))}
+    ranges = load_schema("recipe_ranges")
+    for key in [k for k in args if k in ranges["properties"] and k not in key_problems]:
+        out_of_range = schema_problems({key: args[key]}, ranges)
+        if out_of_range:
+            key_problems[key] = out_of_range[0]
+    return key_problems
+
+
+# What `--set` may not change: the keys that say where a run's files go and what it reads. The run folder
+# (pipelines/core/layout.py) is where predict, serve, eval and export look; an override of these used to train
+# into another folder and leave the run without adapter/.
+PLACED_BY_THE_RUN = {
+    "output_dir": "the adapter and predictions stay in the run folder, where predict, serve, eval and export look for them",
+    "logging_dir": "the run's logs stay in its folder",
+    "profiler_output_dir": "the run's logs stay in its folder",
+    "swanlab_logdir": "the run's logs stay in its folder",
+    "dataset_dir": "datasets are read from the workspace's dataset_info/ (DOMAINTUNE_WORKSPACE picks another workspace)",
+    "media_dir": "datasets are read from the workspace's dataset_info/ (DOMAINTUNE_WORKSPACE picks another workspace)",
+    "dataset": "a run trains on its task's registered datasets and records their hashes; change them with `domaintune data`",
+    "eval_dataset": "a run evaluates on its task's registered datasets and records their hashes; change them with `domaintune data`",
+    "tokenized_path": "a saved tokenized set would replace the registered datasets the run records",
+    "deepspeed": "the plan writes the tier's DeepSpeed config beside the recipe; pick the tier with --gpu",
+    "model_name_or_path": "use --model",
+    "adapter_name_or_path": "train starts a new adapter in its run folder; predict takes --adapter",
+    "resume_from_checkpoint": "use `domaintune train --resume RUN`",
+    "export_dir": "use `domaintune export -o DIR`",
+}
+
+
+def override_problems(overrides: dict) -> tuple[dict, list[str]]:
+    """`--set` overrides checked before anything starts: keys that place the run's files refused with the reason,
+    then keys, types and ranges as `validate` checks a recipe (unknown keys with the nearest known ones).
+
+    Returns the overrides, a number written as text coerced to the field's type (YAML 1.1 reads `1e-4` as a
+    string; LLaMA-Factory's parser would pass it through to the optimizer), and the problems found."""
+    problems = [f"{key}: cannot be set with --set: {PLACED_BY_THE_RUN[key]}" for key in overrides if key in PLACED_BY_THE_RUN]
+    hints = _field_hints()
+    values = {key: _as_number(value, hints[key]) if key in hints else value for key, value in overrides.items() if key not in PLACED_BY_THE_RUN}
+    problems += list(_value_problems(values, suggestions=3).values())
+    return values, problems
+
+
+def _as_number(value: Any, hint: Any) -> Any:
+    if not isinstance(value, str) or _matches(value, hint):
+        return value
+    for kind in (int, float):
+        if _matches(kind(0), hint):
+            try:
+                return kind(value)
+            except ValueError:
+                continue
+    return value
 
 
 def _set_aside_device_checks(args: dict) -> tuple[dict, list[str]]:
@@ -179,17 +231,19 @@ def _field_hints() -> dict[str, Any]:
     return hints
 
 
-def _key_problem(key: str, value: Any, hints: dict[str, Any]) -> str | None:
+def _key_problem(key: str, value: Any, hints: dict[str, Any], suggestions: int = 1) -> str | None:
     if key not in hints:
-        return f"{key}: unknown key{_did_you_mean(key, hints)}"
+        return f"{key}: unknown key{_did_you_mean(key, hints, suggestions)}"
     if not _matches(value, hints[key]):
         return f"{key}: {value!r} is not {_describe(hints[key])}"
     return None
 
 
-def _did_you_mean(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+def _did_you_mean(name: str, known, n: int = 1) -> str:
+    close = difflib.get_close_matches(name, list(known), n=n)
+    if not close:
+        return ""
+    return f" (did you mean {close[0]}?)" if len(close) == 1 else f" (did you mean {', '.join(close[:-1])} or {close[-1]}?)"
 
 
 def _matches(value: Any, hint: Any) -> bool:

@@ -5,8 +5,9 @@ from pathlib import Path
 import yaml
 
 from pipelines.core.atomic import write_text
+from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import RunLayout
-from pipelines.core.models import base_model_of
+from pipelines.core.models import base_model_of, weights_or_id
 from pipelines.core.paths import relative
 from pipelines.run.launch import run_llamafactory
 
@@ -17,9 +18,25 @@ def template_of(adapter: Path) -> str | None:
     return yaml.safe_load(recipe.read_text(encoding="utf-8")).get("template") if recipe.exists() else None
 
 
-def export(adapter: Path, out_dir: Path, verbose: bool = False) -> Path:
+def check_output(adapter: Path, out_dir: Path, force: bool = False) -> None:
+    """Refuse a folder the merged model must not be written into: the adapter's own or any run's adapter/ (the
+    run would then hold a full model where its adapter was), or a non-empty folder unless `force`."""
+    out, adapter = Path(out_dir).resolve(), Path(adapter).resolve()
+    run = RunLayout.containing(out)
+    for protected in (adapter, run.adapter.resolve() if run else None):
+        if protected is not None and (out == protected or protected in out.parents):
+            where = "is" if out == protected else "is inside"
+            raise DomaintuneError(f"{out_dir}: {where} the adapter folder {relative(protected)}; export into a folder of its own, e.g. exports/<name>")
+    if out.is_dir() and not force and (entries := sorted(p.name for p in out.iterdir())):
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        raise DomaintuneError(f"{out_dir}: not empty ({shown}); export into a new or empty folder, or pass --force to write over its files")
+
+
+def export(adapter: Path, out_dir: Path, force: bool = False, verbose: bool = False) -> Path:
+    """Merge `adapter` into its base model in `out_dir`, which must be new or empty unless `force`."""
+    check_output(adapter, out_dir, force)
     config = {
-        "model_name_or_path": base_model_of(adapter),
+        "model_name_or_path": weights_or_id(base_model_of(adapter)),
         "adapter_name_or_path": relative(adapter),
         "finetuning_type": "lora",
         "export_dir": relative(out_dir),

@@ -2,13 +2,18 @@
 then run LLaMA-Factory on it; `train --resume RUN` continues an interrupted run from its last checkpoint.
 
 The run's status.json follows it: running, then done, failed or interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT),
-as the child ended: one that saved its weights and exited 0 although a signal came is done.
+as the child ended: one that saved its weights and exited 0 although a signal came is done. Before training
+starts, `inform` hears the expected training time; after LLaMA-Factory's second trainer_log.jsonl entry, the
+measured tokens/s and the time left (pipelines/planning/eta.py). versions.json records the packages and which
+weights were trained (hub, revision, files digest: pipelines/core/models.py).
 """
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,6 +29,7 @@ from pipelines.core.models import ModelChoice
 from pipelines.core.paths import relative
 from pipelines.core.tasks import Task
 from pipelines.data.fingerprint import check_unchanged, dataset_hashes
+from pipelines.planning.eta import LogPoint, TrainingTime, corrected_eta
 from pipelines.planning.recipe import training_recipe
 from pipelines.run.launch import DISTRIBUTED_ENV, run_llamafactory
 from pipelines.run.tracking import check_trackers, tracking_args, tracking_env, trackers_of
@@ -78,13 +84,15 @@ def train(
     overrides: dict | None = None,
     quiet: bool = False,
     notify: Callable[[str], None] = lambda note: None,
+    inform: Callable[[str], None] | None = None,
     report_to: tuple[str, ...] = (),
     verbose: bool = False,
 ) -> RunLayout:
     """Train the task on the tier in a new run folder. `overrides` are LLaMA-Factory keys set last; `notify` hears,
-    before training starts, where the recipe leaves the task's settings to fit the tier (a lower LoRA rank, ...).
-    `report_to` names experiment trackers (pipelines/run/tracking.py); `verbose` streams LLaMA-Factory's output
-    instead of the progress line, `quiet` shows neither."""
+    before training starts, where the recipe leaves the task's settings to fit the tier (a lower LoRA rank, ...);
+    `inform` the expected training time, then the time left as measured. `report_to` names experiment trackers
+    (pipelines/run/tracking.py); `verbose` streams LLaMA-Factory's output instead of the progress line, `quiet`
+    shows neither."""
     check_machine(tier, ray)
     check_trackers(list(report_to))
     datasets = dataset_hashes([task.dataset_name("train"), task.dataset_name("val")])
@@ -97,13 +105,58 @@ def train(
         recipe.sections["train"]["ray_num_workers"] = tier.devices * int(os.environ.get("NNODES", "1"))
     recipe.sections["output"].update(tracking_args(run, list(report_to)))
     recipe.override(overrides)
+    timing = recipe.training_time.limited(recipe.args.get("max_steps"))
     recipe_file = recipe.write(run.train_recipe)
-    write_json(run.versions, package_versions())
+    write_json(run.versions, {**package_versions(), **model.provenance})
     write_json(run.datasets, datasets)
+    for line in timing.lines() if inform else ():
+        inform(line)
     env = {**launch_env(recipe.deepspeed is not None, ray), **tracking_env(run, list(report_to))}
-    with tracked(run, notify):
+    with tracked(run, notify), measured_speed(run.trainer_log, timing, inform):
         run_llamafactory("train", recipe_file, run.train_log, env, quiet, verbose=verbose)
     return run
+
+
+@contextmanager
+def measured_speed(trainer_log: Path, expected: TrainingTime, inform: Callable[[str], None] | None, poll_s: float = 2.0) -> Iterator[None]:
+    """While the block runs, watch LLaMA-Factory's trainer_log.jsonl; once it holds two entries, tell `inform` the
+    measured speed and the time left, once (the rate between the two leaves the first step's start-up out)."""
+    if inform is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(poll_s):
+            points = log_points(trainer_log)
+            if len(points) >= 2:
+                inform(corrected_eta(points[0], points[-1], expected.tokens_per_step).line(expected))
+                return
+
+    watcher = threading.Thread(target=watch, name="measured-speed", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def log_points(trainer_log: Path) -> list[LogPoint]:
+    """The entries of trainer_log.jsonl so far, one per step count (a line being written is skipped)."""
+    try:
+        lines = trainer_log.read_text(encoding="utf-8").split("\n")
+    except OSError:
+        return []
+    points: dict[int, LogPoint] = {}
+    for line in lines:
+        try:
+            point = LogPoint.from_entry(json.loads(line))
+        except ValueError:
+            continue
+        if point is not None and point.steps > 0:
+            points.setdefault(point.steps, point)
+    return sorted(points.values(), key=lambda p: p.steps)
 
 
 def write_status(run: RunLayout, state: str, detail: str = "") -> None:
@@ -158,6 +211,11 @@ def resume(
     """
     if not run.train_recipe.exists():
         raise DomaintuneError(f"{run.root}: not a run folder (no {run.train_recipe.name}); runs are under {relative(run.root.parent)}")
+    recipe = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))
+    trained_on = str(recipe.get("dataset"))
+    if trained_on != task.dataset_name("train"):
+        other = trained_on.removesuffix("_train")  # Task.dataset_name
+        raise DomaintuneError(f"{run.root}: a run of task {other} (it trains on {trained_on}), not of {task.name}; resume it with --task {other}")
     state = run.state()
     if state == "done":
         raise DomaintuneError(f"{run.root}: training finished already (status done); start a new run with `domaintune train --task {task.name}`")
@@ -168,7 +226,6 @@ def resume(
     if checkpoint is None:
         raise DomaintuneError(f"{run.root}: no checkpoint saved under {run.adapter} yet, so nothing to resume; start again with `domaintune train --task {task.name}`")
     check_unchanged(run.datasets, task.name, allow_changed_data)
-    recipe = yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))
     recipe.update(overrides or {})
     recipe["resume_from_checkpoint"] = relative(checkpoint)
     header = f"# {relative(run.train_recipe)} resumed from {relative(checkpoint)}\n# Run:  domaintune train --task {task.name} --resume {relative(run.root)}\n"

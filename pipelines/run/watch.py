@@ -162,7 +162,7 @@ class LiveProgress(Progress):
         self.watch = watch  # before Progress's own init, which may already render
         super().__init__(
             SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True, redirect_stdout=False, redirect_stderr=False,
+            console=console, transient=True,  # other lines printed meanwhile (`train`'s measured ETA) go above it
         )
 
     def get_renderables(self):

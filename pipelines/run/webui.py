@@ -6,6 +6,7 @@ where `data` links to dataset_info/: the real `llamafactory-cli webui`, unpatche
 
 from pathlib import Path
 
+from pipelines.core.hubs import DEFAULT_HUB
 from pipelines.core.paths import dataset_dir, runs_dir
 from pipelines.run.launch import llamafactory_cli, run_child
 
@@ -25,8 +26,10 @@ def prepare_workdir() -> Path:
     return work
 
 
-def webui(port: int, host: str = "127.0.0.1") -> int:
+def webui(port: int, host: str = "127.0.0.1", hub: str = DEFAULT_HUB) -> int:
     work = prepare_workdir()
     env = {"GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": host, "GRADIO_ANALYTICS_ENABLED": "False"}
+    # The UI downloads the model picked in it by itself; LLaMA-Factory's own switch sends it to the same hub as ours.
+    env["USE_MODELSCOPE_HUB"] = "1" if hub == "modelscope" else "0"
     # In its own process group, so a SIGTERM to `domaintune webui` stops the UI too instead of orphaning it.
     return run_child([llamafactory_cli(), "webui"], env=env, cwd=work)

@@ -6,7 +6,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from matplotlib.path import Path as PolygonPath
+import shapely
+import shapely.validation
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
 
 from pipelines.core.errors import DomaintuneError
 
@@ -29,17 +31,19 @@ def radius_of_gyration_m(points: list[tuple[float, float]]) -> float:
 
 @dataclass(frozen=True)
 class Region:
-    """A (multi)polygon: each part is an outer ring with optional holes, as GeoJSON writes them."""
+    """A district: a shapely Polygon or MultiPolygon (outer rings with optional holes, as GeoJSON writes them)."""
 
     name: str
-    parts: tuple[tuple[PolygonPath, tuple[PolygonPath, ...]], ...]
+    shape: Polygon | MultiPolygon
 
     def contains(self, lon: float, lat: float) -> bool:
-        return any(outer.contains_point((lon, lat)) and not any(h.contains_point((lon, lat)) for h in holes) for outer, holes in self.parts)
+        """Inside or on the boundary: a place drawn on the district's edge belongs to it."""
+        return self.shape.covers(Point(lon, lat))
 
     def rings(self) -> list[list[tuple[float, float]]]:
         """Every ring's vertices, for drawing."""
-        return [[tuple(v) for v in ring.vertices] for outer, holes in self.parts for ring in (outer, *holes)]
+        polygons = self.shape.geoms if isinstance(self.shape, MultiPolygon) else [self.shape]
+        return [list(ring.coords) for polygon in polygons for ring in (polygon.exterior, *polygon.interiors)]
 
 
 def load_region(path: Path) -> Region:
@@ -52,12 +56,17 @@ def load_region(path: Path) -> Region:
     geometry, name = find_polygon(data)
     if geometry is None:
         raise DomaintuneError(f"{path}: no Polygon or MultiPolygon geometry found")
-    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
     try:
-        parts = tuple((ring_path(rings[0]), tuple(ring_path(r) for r in rings[1:])) for rings in polygons)
-    except (TypeError, ValueError, IndexError) as exc:
+        rings = [ring for polygon in ([geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]) for ring in polygon]
+        short = next((len(ring) for ring in rings if len(ring) < 4), None)
+        if short is not None:
+            raise ValueError(f"a ring needs at least 4 positions (closed), got {short}")
+        region = shape(geometry)
+    except (TypeError, ValueError, IndexError, KeyError, shapely.errors.ShapelyError) as exc:
         raise DomaintuneError(f"{path}: {geometry['type']} coordinates: {exc}") from None
-    return Region(name or path.stem, parts)
+    if not region.is_valid:
+        raise DomaintuneError(f"{path}: {geometry['type']} is not a valid polygon ({shapely.validation.explain_validity(region)}); fix its rings")
+    return Region(name or path.stem, region)
 
 
 def find_polygon(data: dict) -> tuple[dict | None, str]:
@@ -73,10 +82,3 @@ def find_polygon(data: dict) -> tuple[dict | None, str]:
             if geometry is not None:
                 return geometry, name
     return None, ""
-
-
-def ring_path(ring: list) -> PolygonPath:
-    vertices = [(float(lon), float(lat)) for lon, lat, *_ in ring]
-    if len(vertices) < 4:
-        raise ValueError(f"a ring needs at least 4 positions (closed), got {len(vertices)}")
-    return PolygonPath(vertices)

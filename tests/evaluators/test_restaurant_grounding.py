@@ -62,7 +62,24 @@ def test_grounding_on_the_hand_checked_fixture(case):
         "within_budget": 14 / 16,
         "cuisine_match": 11 / 16,
         "hallucinated": 3 / 10,
+        # Over all ten prompts, each its own share; 6 (no grounded name) and 8 (no name) score 0 on every rate:
+        # grounded 1+1+2/3+1+1+0+1+0+1+1/2, radius 1+1/2+1+1+1/2+0+1+0+1+1, budget 1+1+1+1/2+1+0+1/2+0+1+1,
+        # cuisine 2/3+1+1+1/2+1/2+0+1/2+0+1/2+1.
+        "answered": 9 / 10,
+        "poi_grounded_all": pytest.approx(43 / 60),
+        "within_radius_all": 7 / 10,
+        "within_budget_all": 7 / 10,
+        "cuisine_match_all": pytest.approx(17 / 30),
     }
+
+
+def test_over_all_prompts_a_refusal_scores_0_and_a_prompt_without_pois_is_not_counted():
+    context = {"radius_m": 500, "pois": [{"name": "甲", "distance_m": 100}]}
+    metrics = grounding(["1. 甲", "抱歉，我无法推荐。", "抱歉，附近没有餐厅。"], [context, context, {"pois": []}])
+    assert (metrics["answers"], metrics["answered"], metrics["poi_grounded"], metrics["poi_grounded_all"]) == (3, 1 / 2, 1.0, 1 / 2)
+    assert metrics["within_radius_all"] == 1 / 2
+    # No budget or preferences in the context: those rates cannot be checked on any prompt, refusal or not.
+    assert metrics["within_budget_all"] is None and metrics["cuisine_match_all"] is None
 
 
 def test_a_base_name_matches_only_when_one_branch_has_it():

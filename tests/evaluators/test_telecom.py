@@ -3,11 +3,14 @@
 import json
 
 import pytest
+from click.testing import CliRunner
 
 from evaluators.report import evaluate
 from evaluators.telecom import bleu_4, rouge_l, score
+from pipelines.cli.main import cli
 from pipelines.core.tasks import load_task
 from pipelines.core.text import first_line, strip_think
+from pipelines.data.dataset_info import entry_for, register
 
 GLOSSARY = ["光猫", "LOS", "10086"]
 
@@ -83,3 +86,54 @@ def test_report_from_a_run_folder(tmp_path):
     for png in ("loss.png", "metrics.png"):
         assert (run / "eval" / png).read_bytes()[:4] == b"\x89PNG"
         assert f"]({png})" in text
+
+
+@pytest.fixture
+def fifteen_val_records(tmp_path, monkeypatch):
+    """A workspace of the test's own whose registered telecom_val has 15 records."""
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path / "workspace"))
+    datasets = tmp_path / "workspace/dataset_info"
+    datasets.mkdir(parents=True)
+    records = [{"instruction": f"问{i}", "input": "", "output": f"答{i}"} for i in range(15)]
+    (datasets / "telecom_val.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    register({"telecom_val": entry_for("telecom_val.json", records)}, datasets)
+    return records
+
+
+def test_predict_with_max_samples_then_eval(tmp_path, fifteen_val_records):
+    # Issue 20: `predict --set max_samples=3` predicts 3 rows of each dataset; `eval` then stopped with an
+    # IndexError in the scenario table (it walked all 12 scenario prompts). The tables follow the rows there are,
+    # and the headline says the metrics are of 3 of the 15 validation records.
+    task = load_task("telecom")
+    scenarios = json.loads(task.scenarios_path.read_text(encoding="utf-8"))
+    val = [{"prompt": r["instruction"], "predict": r["output"], "label": r["output"]} for r in fifteen_val_records[:3]]
+    scen = [{"prompt": s["instruction"], "predict": f"答{i}", "label": s["output"]} for i, s in enumerate(scenarios[:3])]
+    segments = [{"split": "val", "dataset": "telecom_val", "n": 3, "passes": 1}, {"split": "scenarios", "dataset": "telecom_scenarios", "n": 3, "passes": 1}]
+    path = tmp_path / "predict/adapter/generated_predictions.jsonl"
+    write_predictions(path, val + scen, segments)
+    notes = []
+    report = evaluate(task, path, notify=notes.append)
+    partial = f"{path}: 3 of the 15 validation rows predicted; the metrics cover only those 3"
+    assert notes == [partial]
+    text = report.read_text(encoding="utf-8")
+    assert f"## Headline\n\n**Partial predictions:** {partial}" in text
+    assert json.loads((report.parent / "summary.json").read_text(encoding="utf-8"))["partial"] == [partial]
+    assert "答2" in text and scenarios[3]["instruction"][:20] not in text
+    assert f"_Predicted for the first 3 of the {len(scenarios)} scenario prompts._" in text
+    assert json.loads((report.parent / "metrics.json").read_text())["adapter"]["rouge_l"] == pytest.approx(1.0)
+
+
+def test_a_loose_predictions_file_with_fewer_rows_is_flagged(tmp_path, fifteen_val_records, new_file_mode):
+    # Issue 20: 5 rows for a 15-record validation set used to be scored without a word.
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps({"prompt": r["instruction"], "predict": r["output"], "label": r["output"]}, ensure_ascii=False) + "\n"
+                            for r in fifteen_val_records[:5]), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["eval", "--task", "telecom", "--predictions", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Warning: {path}: 5 of the 15 validation rows predicted; the metrics cover only those 5\n")
+    summary = json.loads((tmp_path / "eval/summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"][0]["n"] == 5 and len(summary["partial"]) == 1
+    # Reports, metrics and summaries get the mode of every other file the project writes (they were mkstemp's 0600).
+    assert {name: (tmp_path / "eval" / name).stat().st_mode & 0o777 for name in ("metrics.json", "summary.json", "report.md", "report.html")} == dict.fromkeys(
+        ("metrics.json", "summary.json", "report.md", "report.html"), new_file_mode)
+

@@ -74,3 +74,14 @@ def test_a_metric_the_model_has_no_value_for_gets_no_verdict():
     # The restaurant task's poi_grounded is None when a model names no restaurant: not a 0 to compare.
     assert against_baselines(None, {"nearest_three": 1.0}, {}) == "no verdict: the model has no value for this metric"
     assert adapter_vs_base("poi_grounded", 0.5, None, None, None) == "poi_grounded: not comparable (no value for the base)"
+
+
+def test_a_baseline_meeting_the_metric_by_construction_is_not_a_yardstick():
+    why = {"rule": "meets grounded by construction (it names only known places)"}
+    assert against_baselines(0.4, {"rule": 1.0}, {}, why) == "no verdict: rule meets grounded by construction (it names only known places): not compared"
+    # Beside a fair baseline: compared with that one only, and never "beats every baseline".
+    assert against_baselines(0.4, {"rule": 1.0, "random": 0.1}, {}, why) == (
+        "above the 1 applicable baseline(s) (+0.3000 over random); rule meets grounded by construction (it names only known places): not compared")
+    assert against_baselines(0.05, {"rule": 1.0, "random": 0.1}, {}, why).startswith("❌ does not beat baseline random (-0.0500); rule meets")
+    mixed = against_baselines(0.4, {"rule": 1.0, "markov": None}, {"markov": "no context"}, why)
+    assert mixed == "no verdict: rule meets grounded by construction (it names only known places): not compared; no baseline is applicable (markov: no context)"

@@ -39,3 +39,22 @@ def test_every_task_is_built_and_each_failure_is_named(task_dir, tmp_path):
     # The good task after the broken one was still built.
     info = json.loads((tmp_path / "workspace/dataset_info/dataset_info.json").read_text(encoding="utf-8"))
     assert {"telecom_train", "telecom_val"} <= set(info)
+
+
+def test_jsonl_with_raw_line_separators_inside_strings_is_built(tmp_path, monkeypatch, fixtures, new_file_mode):
+    # Issue 20: U+2028, U+2029 and U+0085 are legal raw inside a JSON string; `data` used to split the line there
+    # and stop with "Unterminated string".
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path / "workspace"))
+    records = json.loads((fixtures / "telecom/good.json").read_text(encoding="utf-8"))
+    records[0]["output"] = "请检查尾纤\u2028后重启\u2029光猫\u0085。"
+    raw = tmp_path / "qa.jsonl"
+    raw.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["data", "--task", "telecom", "--input", str(raw)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("telecom: 5 records read, 0 exact duplicates removed")  # record 0 no longer repeats record 2
+    datasets = tmp_path / "workspace/dataset_info"
+    built = [r["output"] for name in ("telecom_train", "telecom_val") for r in json.loads((datasets / f"{name}.json").read_text(encoding="utf-8"))]
+    assert records[0]["output"] in built
+    # Files the project writes get one mode, 0666 less the umask (stats files used to be mkstemp's 0600).
+    assert {oct(p.stat().st_mode & 0o777) for p in datasets.iterdir() if p.is_file()} == {oct(new_file_mode)}
+

@@ -1,7 +1,12 @@
 """Issue 8 case 6: user input that used to end in a bare traceback is now one line naming the file and the fix."""
 
+import errno
 import json
-import shutil
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -9,9 +14,12 @@ from click.testing import CliRunner
 
 from pipelines.cli.main import cli
 from pipelines.core.errors import DomaintuneError, RecordError
-from pipelines.core.models import base_model_of, download
+from pipelines.core.models import base_model_of
 from pipelines.core.paths import TASKS_DIR
 from pipelines.core.tasks import load_task_file
+from pipelines.data.build import build_task
+
+DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 
 
 @pytest.fixture
@@ -83,30 +91,6 @@ def test_missing_glossary_at_scoring_time_is_a_record_error(tmp_path):
         load_glossary(tmp_path / "no_such_file.txt")
 
 
-def test_failed_download_leaves_nothing_in_models(monkeypatch, tmp_path):
-    # Issue 8 case 9: an empty models/<id> used to be left behind and taken for a model by later commands.
-    from pipelines.core import models
-
-    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path))
-
-    def half_then_fail(model_id, local_dir):
-        (local_dir / "model-00001-of-00002.safetensors").write_bytes(b"half")
-        raise DomaintuneError(f"cannot download {model_id} from ModelScope (ConnectionError: offline)")
-
-    monkeypatch.setattr(models, "_snapshot", half_then_fail)
-    with pytest.raises(DomaintuneError, match="cannot download"):
-        download("Qwen/Qwen2.5-0.5B-Instruct")
-    assert list((tmp_path / "models" / "Qwen").iterdir()) == []
-
-    def complete(model_id, local_dir):
-        (local_dir / "config.json").write_text("{}")
-
-    monkeypatch.setattr(models, "_snapshot", complete)
-    assert download("Qwen/Qwen2.5-0.5B-Instruct") == tmp_path / "models" / "Qwen" / "Qwen2.5-0.5B-Instruct"
-    assert [p.name for p in (tmp_path / "models" / "Qwen").iterdir()] == ["Qwen2.5-0.5B-Instruct"]
-    shutil.rmtree(tmp_path / "models")
-
-
 @pytest.mark.parametrize(
     ("args", "otherwise"),
     [(["predict", "--task", "telecom"], "pass --adapter"), (["serve", "--task", "telecom"], "pass --adapter, or use --base-only")],
@@ -115,3 +99,52 @@ def test_commands_that_need_a_trained_run_say_how_to_get_one(runner, tmp_path, m
     monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path))  # no runs/ at all
     line = one_line_error(runner.invoke(cli, args))
     assert line == f"Error: no trained run of telecom under runs/; train first or {otherwise}"
+
+
+def test_disk_full_is_a_user_error_naming_the_file(runner, tmp_path, monkeypatch, fixtures):
+    # Issue 20: on a full disk `data` said "unexpected OSError: [Errno 28] No space left on device (a bug ...)".
+    from pipelines.data import publish
+
+    def full(path, mode):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path))
+    monkeypatch.setattr(publish, "open", full, raising=False)
+    line = one_line_error(runner.invoke(cli, ["data", "--task", "telecom", "--input", str(fixtures / "telecom/good.json")]))
+    staged = rf"{tmp_path}/dataset_info/\.staging-telecom-\d+-\w+"
+    assert re.fullmatch(rf"Error: {staged}/telecom_train\.json: no space left on device: "
+                        rf"writing it needs \d+ bytes, (\d+ bytes|[\d.]+ [kMG]B) free in {staged}; free some space and run again", line), line
+    assert not (tmp_path / "dataset_info/dataset_info.json").exists()
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, lambda path: os.symlink("/dev/zero", path)])
+def test_a_fifo_or_device_as_input_is_refused_at_once(tmp_path, make):
+    # Issue 20: a FIFO as --input hung `data` forever; /dev/zero was read until memory ran out.
+    raw = tmp_path / "input.json"
+    make(raw)
+    env = {**os.environ, "DOMAINTUNE_WORKSPACE": str(tmp_path / "workspace")}
+    done = subprocess.run([DOMAINTUNE, "data", "--task", "telecom", "--input", str(raw)], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"Error: {raw}: file: -: not a regular file but a ") and done.stderr.endswith("; give a file\n")
+
+
+def test_a_record_over_the_size_limit_is_refused_with_its_size(runner, tmp_path, monkeypatch):
+    # Issue 20: one 50 MB record was built (7 GB peak memory, from its tokenization); a record over
+    # source.max_record_bytes (1 MiB unless the task says) stops the build, naming its size, before anything loads it.
+    monkeypatch.setenv("DOMAINTUNE_WORKSPACE", str(tmp_path / "workspace"))
+    raw = tmp_path / "qa.jsonl"
+    records = [{"instruction": "问", "input": "", "output": "答"}, {"instruction": "长", "input": "", "output": "话" * 700_000}]
+    raw.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    size = len(json.dumps(records[1], ensure_ascii=False).encode("utf-8"))
+    line = one_line_error(runner.invoke(cli, ["data", "--task", "telecom", "--input", str(raw), "--skip-invalid"]))
+    assert line == (f"Error: {raw}: line 2: -: {size:,} bytes, over the limit of 1,048,576 bytes for one record "
+                    "(source.max_record_bytes in the task YAML); split or shorten it")
+    # A task can set its own limit.
+    config = yaml.safe_load((TASKS_DIR / "telecom.yaml").read_text(encoding="utf-8"))
+    config["source"]["max_record_bytes"] = 100
+    (tmp_path / "telecom.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    long_answer = tmp_path / "qa.json"
+    long_answer.write_text(json.dumps([records[0], {**records[0], "output": "答" * 40}], ensure_ascii=False), encoding="utf-8")
+    # {"instruction": "问", "input": "", "output": "答" x 40}: 49 bytes + 40 x 3 bytes of UTF-8
+    with pytest.raises(RecordError, match=r"qa.json: record 2: -: 169 bytes, over the limit of 100 bytes"):
+        build_task(load_task_file(tmp_path / "telecom.yaml"), [long_answer], dataset_dir=tmp_path / "datasets")

@@ -57,3 +57,17 @@ def test_bad_eval_overrides_are_one_line_errors(predictions):
     assert "Traceback" not in unknown.output
     unprefixed = CliRunner().invoke(cli, ["eval", "--task", "behavior", "--predictions", str(predictions), "--set", "time_tolerance_s=5"])
     assert unprefixed.exit_code == 2 and "eval overrides are written eval.KEY=VALUE" in unprefixed.output
+
+
+def test_predictions_with_raw_line_separators_inside_strings_are_scored(predictions):
+    # Issue 20: LLaMA-Factory writes predictions with ensure_ascii=False, so a window title's raw U+2028 reaches
+    # the file as is; `eval` used to split the line there ("Unterminated string"). Row 0 stays an exact match.
+    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").split("\n") if line]
+    for field in ("predict", "label"):
+        assert "GitHub" in rows[0][field]
+        rows[0][field] = rows[0][field].replace("GitHub", "Git\u2028Hub\u2029x\u0085y")
+    predictions.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["eval", "--task", "behavior", "--predictions", str(predictions)])
+    assert result.exit_code == 0, result.output
+    metrics = metrics_of(predictions)["adapter"]
+    assert metrics["counts"]["exact"] == 2 and "0.3500" in result.output  # as scored by hand without the separators

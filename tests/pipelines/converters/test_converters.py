@@ -22,8 +22,8 @@ def test_alpaca_keeps_optional_fields_only_when_present(fixtures):
 @pytest.mark.parametrize(
     "file, message",
     [
-        ("missing_output.json", "missing_output.json: record 1: output: 'output' is a required property"),
-        ("wrong_type.json", "wrong_type.json: record 2: output: 42 is not of type 'string'"),
+        ("missing_output.json", "missing_output.json: record 2: output: 'output' is a required property"),
+        ("wrong_type.json", "wrong_type.json: record 3: output: 42 is not of type 'string'"),
         ("malformed.json", "malformed.json: line 3 column 23: -: not valid JSON: Expecting ',' delimiter"),
         ("empty.json", "empty.json: file: -: file is empty"),
         ("not_utf8.json", "not_utf8.json: line 1: -: not UTF-8 (byte 18: invalid start byte)"),

@@ -88,7 +88,7 @@ def test_bad_records_name_file_record_turn_and_field(tmp_path, record, message):
     path.write_text(json.dumps([{"conversations": [H, G]}, record], ensure_ascii=False), encoding="utf-8")
     with pytest.raises(RecordError) as info:
         records(path)
-    assert str(info.value) == f"{path}: record 1: {message}"
+    assert str(info.value) == f"{path}: record 2: {message}"
 
 
 def test_fields_not_carried_over_are_counted_per_record(tmp_path):
@@ -105,4 +105,4 @@ def test_skip_invalid_names_the_first_ten_skipped_records_and_counts_all(tmp_pat
     conversion = convert([tmp_path / "d.json"], {}, True)
     assert len(conversion.examples) == 1
     assert conversion.skipped == {"conversations[0].from: 'gpt' where LLaMA-Factory expects human or observation": 12}
-    assert conversion.skipped_records() == f"{tmp_path / 'd.json'}: records 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more"
+    assert conversion.skipped_records() == f"{tmp_path / 'd.json'}: records 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more"

@@ -109,7 +109,7 @@ def test_lone_surrogate_is_one_line_error_and_keeps_previous_set(telecom, datase
     bad = write_input(tmp_path / "bad.json", GOOD + [{"instruction": "q", "input": "", "output": "x\ud800y"}])
     with pytest.raises(RecordError) as caught:
         build_task(telecom, [bad], dataset_dir=dataset_dir)
-    assert str(caught.value) == f"{bad}: record 6: output: lone surrogate escape (\\uD800-\\uDFFF) is not valid Unicode; fix or remove it"
+    assert str(caught.value) == f"{bad}: record 7: output: lone surrogate escape (\\uD800-\\uDFFF) is not valid Unicode; fix or remove it"
     assert snapshot(dataset_dir) == published
 
 
@@ -152,30 +152,10 @@ def test_failure_during_the_switch_puts_the_previous_files_back(telecom, dataset
     assert snapshot(dataset_dir) == published
 
 
-KILLED_MID_SWITCH = """
-import os, signal, sys
-from pathlib import Path
-from pipelines.core.tasks import load_task
-from pipelines.data import build, publish
-
-real, calls = publish.os.replace, []
-
-def replace_then_die(src, dst):
-    real(src, dst)
-    if Path(dst).parent == Path(sys.argv[2]):  # a file switched in, not one written into the staging folder
-        calls.append(dst)
-    if len(calls) == 2:  # two files of the new set are in, the rest and dataset_info.json are not
-        os.kill(os.getpid(), signal.SIGKILL)
-
-publish.os.replace = replace_then_die
-build.build_task(load_task("telecom"), [Path(sys.argv[1])], dataset_dir=Path(sys.argv[2]))
-"""
-
-
-def test_a_build_killed_mid_switch_is_undone_by_the_next_one(telecom, dataset_dir, published, tmp_path):
+def test_a_build_killed_mid_switch_is_undone_by_the_next_one(telecom, dataset_dir, published, tmp_path, kill_mid_switch):
     # SIGKILL cannot be waited for as Ctrl-C is: the journal the switch wrote lets the next build put things back.
     new = write_input(tmp_path / "new.json", GOOD)
-    killed = subprocess.run([sys.executable, "-c", KILLED_MID_SWITCH, str(new), str(dataset_dir)], check=False, capture_output=True)
+    killed = kill_mid_switch(new, dataset_dir)
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
     assert any(p.name.startswith(".staging-telecom-") for p in dataset_dir.iterdir())
     half = {p.name: p.read_bytes() for p in dataset_dir.iterdir() if p.is_file()}
@@ -188,7 +168,7 @@ def test_a_build_killed_mid_switch_is_undone_by_the_next_one(telecom, dataset_di
     ]
     assert snapshot(dataset_dir) == published
     # Killed again, the next `domaintune data` undoes it first, says so, then publishes the new set.
-    subprocess.run([sys.executable, "-c", KILLED_MID_SWITCH, str(new), str(dataset_dir)], check=False, capture_output=True)
+    kill_mid_switch(new, dataset_dir)
     summary = build_task(telecom, [new], dataset_dir=dataset_dir)
     assert summary.lines()[1].startswith("  first undid the telecom build killed while publishing: put back telecom_train.json")
     assert summary.counts["telecom_train"] + summary.counts["telecom_val"] == 6
@@ -241,6 +221,6 @@ def test_summary_names_the_first_ten_skipped_records_and_counts_fields_not_carri
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     summary = build_task(telecom, [path], skip_invalid=True, dataset_dir=dataset_dir)
     lines = summary.lines()
-    assert f"  skipped records: {path}: records 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more" in lines
+    assert f"  skipped records: {path}: records 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more" in lines
     assert "  skipped 12: output: 42 is not of type 'string'" in lines
     assert lines[lines.index("  not carried over: id (in 3 records)") + 1] == "  not carried over: meta (in 3 records)"

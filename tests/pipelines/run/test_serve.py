@@ -15,7 +15,7 @@ import pytest
 
 from evaluators.judge.aggregate import summarize
 from evaluators.judge.cache import AnswerCache
-from evaluators.judge.client import JudgeConfig, judge
+from evaluators.judge.client import Endpoint, JudgeConfig, judge
 from evaluators.judge.rubric import resolve_rubric
 from pipelines.converters.map_agent import to_example
 from pipelines.core.paths import REPO_ROOT
@@ -88,13 +88,17 @@ def test_it_serves_as_the_judge_endpoint(server, tmp_path):
     lines = (REPO_ROOT / "data/raw/restaurant/agent_output.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     items = [(f"r{i}", to_example(json.loads(line)).record) for i, line in enumerate(lines)]
     config = JudgeConfig(base_url=f"http://127.0.0.1:{port}/v1", model="restaurant", max_retries=0, timeout_s=120, max_tokens=16)
+    endpoint = Endpoint(config)
     with AnswerCache(tmp_path / "cache.sqlite") as cache:
-        first = summarize(judge(items, resolve_rubric("data_quality"), config, cache))
-        second = summarize(judge(items, resolve_rubric("data_quality"), config, cache))
-    # Random weights: every answer is recorded, scored or counted as a parse failure; none is a failed call.
-    assert (first["items"], first["call_failures"], first["calls"]) == (3, 0, 3)
+        first = summarize(judge(items, resolve_rubric("data_quality"), endpoint, cache))
+        second = summarize(judge(items, resolve_rubric("data_quality"), endpoint, cache))
+    # Random weights: every answer is recorded, scored or counted as a parse failure; none is a failed call, and
+    # LLaMA-Factory takes response_format as it is sent.
+    assert (first["items"], first["call_failures"], first["calls"]) == (3, 0, 3), first["failure_reasons"]
     assert first["scored"] + first["parse_failures"] == 3
-    assert (second["calls"], second["cached"], second["parse_failures"]) == (0, 3, first["parse_failures"])
+    assert endpoint.notes() == {"response_format": "sent"}
+    # Only scored answers are cached: the unreadable ones are asked again.
+    assert (second["calls"], second["cached"]) == (first["parse_failures"], first["scored"])
 
 
 def test_sigterm_stops_the_whole_server(server):

@@ -141,6 +141,21 @@ def test_predict_and_resume_refuse_data_rebuilt_since_training(workspace, launch
     assert state(run) == "interrupted"  # refused before anything ran
 
 
+def test_resume_refuses_a_run_of_another_task(workspace, launched):
+    # Issue 20: `train --task restaurant --resume <telecom run>` resumed telecom silently and exited 0.
+    from click.testing import CliRunner
+
+    from pipelines.cli.main import cli
+
+    calls, _ = launched
+    run = interrupted_run_with_checkpoints(launched)
+    launches = len(calls)
+    result = CliRunner().invoke(cli, ["train", "--task", "restaurant", "--resume", str(run.root)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {run.root}: a run of task telecom (it trains on telecom_train), not of restaurant; resume it with --task telecom\n"
+    assert len(calls) == launches and state(run) == "interrupted" and not run.resume_recipe.exists()
+
+
 # A stand-in `llamafactory-cli train CONFIG` that, on SIGINT, finishes: saves the adapter's config (when SAVES is
 # set) into the recipe's output_dir and exits 0, as a trainer that ignores Ctrl-C and runs to its end would.
 FINISHING_TRAINER = """

@@ -1,6 +1,7 @@
 """Launch environment and run folders: LLaMA-Factory's own torchrun / Ray paths, never a home-made launcher."""
 
 import json
+import time
 
 import pytest
 import yaml
@@ -116,3 +117,33 @@ def test_train_tells_the_departures_from_the_task_before_launching(monkeypatch, 
         "LoRA rank 8, not the task's ",
         ("launch", 8),
     ]
+
+
+def test_train_says_the_expected_time_then_the_measured_one_and_records_the_weights(monkeypatch, long_telecom_samples):
+    from pipelines.run import train as train_module
+
+    heard = []
+    monkeypatch.setattr(train_module, "check_machine", lambda tier, ray: None)  # no CUDA card here
+    monkeypatch.setattr(train_module, "dataset_hashes", lambda names: {})
+
+    def launch(command, recipe_file, log_path, *args, **kwargs):
+        # What LLaMA-Factory's LogCallback writes: 5 steps after 30 s (start-up included), 10 after 40 s.
+        run_dir = recipe_file.parent
+        (run_dir / "adapter").mkdir()
+        entries = [{"current_steps": 5, "total_steps": 30, "elapsed_time": "0:00:30"}, {"current_steps": 10, "total_steps": 30, "elapsed_time": "0:00:40"}]
+        (run_dir / "adapter" / "trainer_log.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+        deadline = time.monotonic() + 30
+        while not any(line.startswith("Measured") for line in heard) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    monkeypatch.setattr(train_module, "run_llamafactory", launch)
+    weights = {"model": "Qwen/Qwen2.5-1.5B-Instruct", "model_hub": "modelscope", "model_revision": "master", "model_files_sha256": "ab12"}
+    run = train_module.train(
+        load_task("telecom"), get_tier("4090"), ModelChoice("Qwen/Qwen2.5-1.5B-Instruct", None, weights), inform=heard.append
+    )
+    # 100 samples x 400 tokens (the fixture) x 3 epochs; then 2 s per step between the entries, 20 steps left.
+    assert heard[0].startswith("Expected training time on 4090: about ")
+    assert "(40,000 tokens per epoch x 3 epochs = 120,000 tokens at ~" in heard[0]
+    assert heard[1].startswith("Measured after 10 of 30 steps: ") and heard[1].endswith("; about 40 s left.")
+    versions = json.loads(run.versions.read_text(encoding="utf-8"))
+    assert {k: versions[k] for k in weights} == weights and "torch" in versions

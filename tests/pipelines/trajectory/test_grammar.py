@@ -1,6 +1,13 @@
 import pytest
 
-from pipelines.trajectory.grammar import Activity, Day, DayFormatError, parse, render
+from pipelines.trajectory.grammar import (
+    Activity,
+    Day,
+    DayFormatError,
+    parse,
+    render,
+    unroll,
+)
 
 ISSUE_DAY = """# 此人个体基本信息
 \t[陆家嘴活动人群画像]: 商务人群
@@ -49,15 +56,55 @@ def test_render_then_parse_gives_the_same_day():
     assert render(day).splitlines()[6] == "\t[07:00-09:00] 居家 @ 汤臣一品 (121.4990, 31.2350)"
 
 
-def test_clock_values_past_midnight_parse_for_temporal_ok_to_judge():
+def test_gtfs_style_clock_values_past_midnight_are_taken_as_written():
     day = parse(ISSUE_DAY.replace("08:40-12:00", "23:00-25:10"))
     assert day.activities[1].end == 25 * 60 + 10
+
+
+def test_a_day_ending_after_midnight_continues_on_one_timeline():
+    day = parse(ISSUE_DAY.replace("08:10-08:40", "22:00-23:40").replace("08:40-12:00", "23:40-00:10"))
+    assert [(a.start, a.end) for a in day.activities] == [(1320, 1420), (1420, 1450)]
+    assert render(day).splitlines()[7] == "\t[23:40-00:10] 工作 @ 上海中心大厦 (121.5055, 31.2335)"
+    assert parse(render(day)) == day
+
+
+@pytest.mark.parametrize(
+    ("readings", "points"),
+    [
+        ([1420, 10, 20, 60], [1420, 1450, 1460, 1500]),  # 23:40, 00:10, ...: after midnight
+        ([720, 710], [720, 710]),  # ten minutes back stays back, for temporal_ok to report
+        ([1140, 1120], [1140, 1120]),  # [19:00-18:40]: the same
+        ([480, 1260], [480, 1260]),  # a 13-hour gap forward is forward
+        ([1380, 1470, 30], [1380, 1470, 1470]),  # 24:30 as written; then 00:30 is the same point
+    ],
+)
+def test_unroll_reads_a_reading_over_12_hours_back_as_the_next_day(readings, points):
+    assert unroll(readings) == points
+
+
+def test_extra_persona_fields_are_kept_in_order_and_rendered_back():
+    text = ISSUE_DAY.replace("\t[职业]: 基金经理", "\t[居住地]: 浦东新区\n\t[职业]: 基金经理\n\t[婚姻状况]: 已婚")
+    day = parse(text)
+    assert day.occupation == "基金经理"
+    assert day.extra_fields == (("居住地", "浦东新区"), ("婚姻状况", "已婚"))
+    assert parse(render(day)) == day
+
+
+def test_field_label_synonyms_map_to_the_grammar_labels():
+    text = ISSUE_DAY.replace("[陆家嘴活动人群画像]", "[人群 画像]")
+    with pytest.raises(DayFormatError, match="section lacks \\[陆家嘴活动人群画像\\]"):
+        parse(text)
+    assert parse(text, {"人群画像": "陆家嘴活动人群画像"}).persona == "商务人群"
+
+
+def test_activities_know_their_line():
+    assert [a.line for a in parse(ISSUE_DAY).activities] == [7, 8]
 
 
 @pytest.mark.parametrize(
     ("edit", "line", "reason"),
     [
-        (lambda t: t.replace("\t[年龄]: 30岁", "\t[年纪]: 30岁"), 3, "unknown field [年纪]"),
+        (lambda t: t.replace("\t[年龄]: 30岁", "\t[岁数]: 30岁"), 1, "section lacks [年龄]"),  # [岁数] is kept as an extra field
         (lambda t: t.replace("\t[年龄]: 30岁\n", ""), 1, "section lacks [年龄]"),
         (lambda t: t.replace("30岁", "三十岁"), 3, "age must be a number"),
         (lambda t: t.replace("\t[性别]: 男", "\t[性别]: 男\n\t[性别]: 女"), 5, "field [性别] given twice"),
