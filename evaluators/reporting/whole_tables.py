@@ -24,18 +24,37 @@ def column_minimums(header: list[str], rows: list[list]) -> list[int]:
     return [longest_word([name, *(row[i] for row in rows)]) for i, name in enumerate(header)]
 
 
+def column_naturals(header: list[str], rows: list[list]) -> list[int]:
+    return [max(len(str(text)) for text in (name, *(row[i] for row in rows))) for i, name in enumerate(header)]
+
+
+def borders(columns: int) -> int:
+    """What the drawn table adds to its cells: a space either side of each, a line between and around them."""
+    return 3 * columns + 1
+
+
 def narrowest(header: list[str], rows: list[list]) -> int:
-    """The drawn table's width with every cell wrapped at spaces: the columns' longest words, one space of padding
-    either side of each, and a border between and around them."""
-    minimums = column_minimums(header, rows)
-    return sum(minimums) + 2 * len(minimums) + len(minimums) + 1
+    """The drawn table's width with every cell wrapped at spaces, each column as wide as its longest word."""
+    return sum(column_minimums(header, rows)) + borders(len(header))
 
 
-def drawn_table(header: list[str], rows: list[list], title: str = "", styles: list[str] | None = None) -> Table:
-    """Each column at least as wide as its longest word, so cells wrap at spaces and never inside a number."""
+def column_widths(header: list[str], rows: list[list], width: int) -> list[int]:
+    """Widths that fit `width` (at least `narrowest`): each column's longest word, then the room left given to the
+    value columns, left to right, to hold their cells on one line, and last to the labels. rich's own shrinking is
+    not used: it can leave a table wider than the terminal, whose right edge is then cut."""
+    widths, naturals = column_minimums(header, rows), column_naturals(header, rows)
+    spare = width - narrowest(header, rows)
+    for i in [*range(1, len(header)), 0]:
+        grown = min(naturals[i] - widths[i], spare)
+        widths[i] += grown
+        spare -= grown
+    return widths
+
+
+def drawn_table(header: list[str], rows: list[list], widths: list[int], title: str = "", styles: list[str] | None = None) -> Table:
     table = Table(title=title or None)
-    for i, (name, minimum) in enumerate(zip(header, column_minimums(header, rows))):
-        table.add_column(Text(str(name)), justify="left" if i == 0 else "right", overflow="fold", min_width=minimum)
+    for i, (name, width) in enumerate(zip(header, widths)):
+        table.add_column(Text(str(name)), justify="left" if i == 0 else "right", overflow="fold", width=width)
     for row, style in zip(rows, styles or [""] * len(rows)):
         table.add_row(*(Text(str(value)) for value in row), style=style or None)
     return table
@@ -61,6 +80,6 @@ def print_table(out: Console, header: list[str], rows: list[list], title: str = 
         out.print(Text(markdown_table(header, rows)), soft_wrap=True)
         return
     if narrowest(header, rows) <= out.width:
-        out.print(drawn_table(header, rows, title, styles))
-    else:  # any narrower and rich would cut words, or drop whole columns
+        out.print(drawn_table(header, rows, column_widths(header, rows, out.width), title, styles))
+    else:  # any narrower and words would be cut
         print_vertical(out, header, rows, title, styles)

@@ -53,7 +53,7 @@ def phase(title: str, console: Console | None = None) -> Iterator[Phase]:
     out = console or status_console()
     step = Phase(title)
     if out.is_terminal:
-        out.print(Text(f"{title} …"))
+        out.print(Text(f"{title} …"), soft_wrap=True)
     yield step
     done = Text("✓ ", style="green") if out.is_terminal else Text()
-    out.print(done.append(f"{title}: {step.detail + ' ' if step.detail else ''}({duration(step.seconds)})"))
+    out.print(done.append(f"{title}: {step.detail + ' ' if step.detail else ''}({duration(step.seconds)})"), soft_wrap=True)

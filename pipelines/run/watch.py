@@ -101,7 +101,8 @@ class StepState:
         self.tokens_per_s = record.get("throughput", self.tokens_per_s)
         if record.get("vram_allocated", 0) > 0:
             self.gpu_gb = (record["vram_allocated"], record.get("vram_reserved", 0))
-        self._speed(seconds_of(record.get("elapsed_time")))
+        if "eval_loss" not in record:  # an evaluation's record repeats the step with more time: no speed of its own
+            self._speed(seconds_of(record.get("elapsed_time")))
 
     def _speed(self, elapsed: int | None) -> None:
         # Measured from the first record on (not from step 0), so a resumed run's earlier steps do not count.
@@ -189,7 +190,7 @@ class Watch:
         self._started = time.perf_counter()
 
     def __enter__(self) -> "Watch":
-        self.console.print(Text(f"{self.title}: started, full log in {relative(self.log_path)}"))
+        self.console.print(Text(f"{self.title}: started, full log in {relative(self.log_path)}"), soft_wrap=True)
         if self.live:
             self.task = self.live.add_task(self.title, total=None)
             self.live.start()
@@ -211,7 +212,7 @@ class Watch:
             if self.live:
                 self.live.stop()
             if self.code is not None:
-                self.console.print(Text(self.summary()))
+                self.console.print(Text(self.summary()), soft_wrap=True)
         except OSError:  # the terminal went away (SIGHUP); the log has everything
             pass
 
@@ -233,7 +234,7 @@ class Watch:
                 if self.live:
                     self.live.update(self.task, completed=self.state.step, total=self.state.total)
                 elif (parts := self.state.record_line(record, previous_step)) is not None:
-                    self.console.print(Text(f"{self.title}: " + "  ".join(parts)))
+                    self.console.print(Text(f"{self.title}: " + "  ".join(parts)), soft_wrap=True)
             except OSError:  # the terminal went away (SIGHUP); the log has everything
                 self.live = None
                 return

@@ -5,6 +5,7 @@ Each test starts a real parent process (python running `run_child` or `webui`), 
 then waits; the test signals the parent only, as a terminal or `kill PID` would, and checks the child is gone.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -190,3 +191,36 @@ def test_a_child_that_ignores_sigint_and_sigterm_is_killed(tmp_path):
     assert (tmp_path / "child.pid.signals").read_text().split() == ["SIGINT", "SIGTERM"]
     assert seconds >= 2 and f"child exit code {-signal.SIGKILL}" in out
     assert not alive(child_pid)
+
+
+def test_a_failed_train_prints_the_tail_of_its_log_and_nothing_else_of_it():
+    # The real llamafactory-cli, failing fast: the template is read after the tokenizer, before any training.
+    domaintune = str(Path(sys.executable).with_name("domaintune"))
+    subprocess.run([domaintune, "data", "--task", "telecom"], cwd=REPO_ROOT, check=True, capture_output=True)
+    result = subprocess.run(
+        [domaintune, "train", "--task", "telecom", "--gpu", "cpu", "--model", "tiny", "--set", "template=no_such_template"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1, result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    log = Path(error.rpartition("full log: ")[2])
+    assert error.startswith("Error: `llamafactory-cli train ") and log.name == "train.log"
+    before, marker, rest = result.stderr.partition(f"--- last 30 lines of {log} ---\n")
+    tail = rest.split("---\n")[0].splitlines()
+    expected = [line.rstrip() for line in log.read_text(encoding="utf-8").splitlines() if line.strip()][-30:]
+    assert marker and tail == expected
+    assert tail[-1] == "ValueError: Template no_such_template does not exist."
+    # The progress line said it started and failed; none of the child's other lines reached the terminal.
+    assert "train: failed (exit code 1)" in before and "[INFO|" not in before + result.stdout
+    assert json.loads((log.parent / "status.json").read_text())["state"] == "failed"
+
+
+def test_samples_per_step_is_said_only_where_one_process_trains():
+    from pipelines.run.launch import samples_per_step
+
+    recipe = {"do_train": True, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 8}
+    assert samples_per_step(recipe, {}) == (16, "samples")
+    assert samples_per_step({**recipe, "packing": True}, {}) == (16, "rows")
+    assert samples_per_step({**recipe, "deepspeed": "ds.json"}, {}) is None
+    assert samples_per_step(recipe, {"FORCE_TORCHRUN": "1"}) is None
+    assert samples_per_step({"do_predict": True, "per_device_eval_batch_size": 8}, {}) is None
