@@ -80,7 +80,7 @@ def demo(task: Task, gpu: str = "cpu", model: str = "tiny", echo=print, verbose:
     seconds["train"] = done.seconds
     with step(3) as done:
         files = predict(task, run.adapter, overrides=DEMO_PREDICT_OVERRIDES, verbose=verbose)
-        done.detail = ", ".join(f"{variant} {relative(path)}" for variant, path in files.items())
+        done.detail = ", ".join(f"{variant} {len(path.read_text(encoding='utf-8').splitlines())}" for variant, path in files.items()) + " answers"
     seconds["predict"] = done.seconds
     with step(4) as done:
         report = evaluate(task, files["adapter"])
@@ -90,14 +90,13 @@ def demo(task: Task, gpu: str = "cpu", model: str = "tiny", echo=print, verbose:
 
 
 def next_steps(task: str, run: Path) -> list[str]:
-    commands = [
-        ("domaintune doctor", "what this machine can train, and on which GPU tier"),
-        (f"domaintune train --task {task} --gpu auto", "the task's own recipe on a real model"),
-        (f"domaintune compare {relative(run)} <another run>", "two runs side by side"),
-        (f"domaintune serve --task {task}", "the trained run behind an OpenAI-compatible API"),
+    return [
+        "Next:",
+        "  domaintune doctor    # what this machine can train, and on which GPU tier",
+        f"  domaintune train --task {task} --gpu auto    # the task's own recipe on a real model",
+        f"  domaintune compare {relative(run)} <another run>    # two runs side by side",
+        f"  domaintune serve --task {task}    # the trained run behind an OpenAI-compatible API",
     ]
-    width = max(len(command) for command, _ in commands)
-    return ["Next:", *(f"  {command:<{width}}  {what}" for command, what in commands)]
 
 
 @click.command("demo")

@@ -40,10 +40,11 @@ class Phase:
     title: str
     detail: str = ""  # what the phase counted, said when it ends ("15 rows scored")
     started: float = field(default_factory=time.perf_counter)
+    ended: float | None = None
 
     @property
     def seconds(self) -> float:
-        return time.perf_counter() - self.started
+        return (self.ended or time.perf_counter()) - self.started
 
 
 @contextmanager
@@ -55,5 +56,6 @@ def phase(title: str, console: Console | None = None) -> Iterator[Phase]:
     if out.is_terminal:
         out.print(Text(f"{title} …"), soft_wrap=True)
     yield step
+    step.ended = time.perf_counter()
     done = Text("✓ ", style="green") if out.is_terminal else Text()
     out.print(done.append(f"{title}: {step.detail + ' ' if step.detail else ''}({duration(step.seconds)})"), soft_wrap=True)
