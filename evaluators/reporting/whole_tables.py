@@ -68,7 +68,7 @@ def print_vertical(out: Console, header: list[str], rows: list[list], title: str
     for row, style in zip(rows, styles or [""] * len(rows)):
         out.print(Text(str(row[0]), style=style or ""), soft_wrap=True)
         for name, value in zip(header[1:], row[1:]):
-            out.print(Text(f"  {str(name):<{width}}  {value}"), soft_wrap=True)
+            out.print(Text(f"  {name!s:<{width}}  {value}"), soft_wrap=True)
 
 
 def print_table(out: Console, header: list[str], rows: list[list], title: str = "", styles: list[str] | None = None) -> None:

@@ -32,7 +32,12 @@ from pipelines.data.fingerprint import check_unchanged, dataset_hashes
 from pipelines.planning.eta import LogPoint, TrainingTime, corrected_eta
 from pipelines.planning.recipe import training_recipe
 from pipelines.run.launch import DISTRIBUTED_ENV, run_llamafactory
-from pipelines.run.tracking import check_trackers, tracking_args, tracking_env, trackers_of
+from pipelines.run.tracking import (
+    check_trackers,
+    trackers_of,
+    tracking_args,
+    tracking_env,
+)
 
 TRACKED_PACKAGES = ("llamafactory", "torch", "transformers", "peft", "trl", "datasets", "accelerate", "deepspeed", "bitsandbytes")
 

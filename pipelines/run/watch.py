@@ -13,8 +13,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 from pipelines.core.paths import relative
@@ -163,14 +171,14 @@ class LiveProgress(Progress):
         self.watch = watch  # before Progress's own init, which may already render
         super().__init__(
             SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,  # other lines printed meanwhile (`train`'s measured ETA) go above it
+            # Lines others print to stderr meanwhile (`train`'s measured ETA) go above the bar; stdout keeps results.
+            console=console, transient=True, redirect_stdout=False,
         )
 
     def get_renderables(self):
         yield from super().get_renderables()
-        for line, style in ((self.watch.state.figures(), ""), (self.watch.latest, "dim")):
-            if line:
-                text = "  ".join(line) if isinstance(line, list) else line
+        for text, style in (("  ".join(self.watch.state.figures()), ""), (self.watch.latest, "dim")):
+            if text:
                 yield Text("  " + text, style=style, no_wrap=True, overflow="ellipsis")
 
 
@@ -189,7 +197,7 @@ class Watch:
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._started = time.perf_counter()
 
-    def __enter__(self) -> "Watch":
+    def __enter__(self) -> Self:
         self.console.print(Text(f"{self.title}: started, full log in {relative(self.log_path)}"), soft_wrap=True)
         if self.live:
             self.task = self.live.add_task(self.title, total=None)
@@ -236,5 +244,4 @@ class Watch:
                 elif (parts := self.state.record_line(record, previous_step)) is not None:
                     self.console.print(Text(f"{self.title}: " + "  ".join(parts)), soft_wrap=True)
             except OSError:  # the terminal went away (SIGHUP); the log has everything
-                self.live = None
                 return
