@@ -1,7 +1,8 @@
 """Scoring items with a judge model behind any OpenAI-compatible endpoint (`openai` client).
 
 A bounded thread pool sends the prompts the cache has no good answer for, at the task's temperature (0 unless set)
-and asking for a JSON object. Retries are the `openai` client's own: 408/409/429/5xx, timeouts and dropped
+and asking for a JSON object. The connection, the key and the one-line reason of a failed call are every endpoint's
+(pipelines/core/endpoint.py). Retries are the `openai` client's own: 408/409/429/5xx, timeouts and dropped
 connections are retried `max_retries` times with exponential backoff (0.5 s doubling up to 8 s, jittered; a
 server's Retry-After is honoured); any other 4xx is not retried, and its reason is the server's own words.
 
@@ -18,12 +19,10 @@ echoes it in an error has it masked.
 """
 
 import json
-import os
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
-from urllib.parse import urlparse
+from typing import ClassVar
 
 import openai
 from tqdm import tqdm
@@ -31,27 +30,27 @@ from tqdm import tqdm
 from evaluators.judge.cache import AnswerCache, cache_key
 from evaluators.judge.parse import ParseFailure, Score, parse_scores
 from evaluators.judge.rubric import Rubric
+from pipelines.core import endpoint as connection
+from pipelines.core.endpoint import FATAL, server_said
 
 # The settings a task's `eval.judge` and the command line may set (recipes/schema/task.schema.json).
 CALL_SETTINGS = ("concurrency", "max_retries", "timeout_s", "max_tokens", "temperature", "response_format")
 # The settings that change what the judge answers: they key the cache with the model, the rubric and the prompt.
 ANSWER_SETTINGS = ("model", "temperature", "max_tokens", "response_format")
-FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
-REASON_CHARS = 200
 
 
 @dataclass(frozen=True)
-class JudgeConfig:
-    base_url: str
-    model: str
-    api_key_env: str = "JUDGE_API_KEY"  # the NAME of the variable holding the key; its value is never stored
+class JudgeConfig(connection.Endpoint):
+    """The judge's endpoint (connection, key and limits as every endpoint's: pipelines/core/endpoint.py) and answers."""
+
+    api_key_env: str = "JUDGE_API_KEY"
     concurrency: int = 4  # requests in flight; most hosted APIs rate-limit beyond a handful
-    max_retries: int = 4  # per request, by the openai client, with backoff
     timeout_s: float = 120.0  # per attempt
     max_tokens: int = 1024  # five one-line reasons fit in ~400 tokens; thinking judges need more
     temperature: float = 0.0  # the same answer for the same prompt, so a cached answer is the answer
     response_format: bool = True  # ask for {"type": "json_object"}; dropped for the eval if the endpoint refuses it
     refresh: bool = False  # ignore cached answers (good new answers are cached again)
+    URL_OPTION: ClassVar[str] = "--judge-base-url"
 
     def with_options(self, options: dict) -> "JudgeConfig":
         """This config with the call settings a task's `eval.judge` (and the command line) give."""
@@ -86,32 +85,6 @@ class CallFailure(Exception):
         self.sent = sent
 
 
-def make_client(config: JudgeConfig) -> openai.OpenAI:
-    # A local server needs no key, but the client insists on one; a placeholder is sent when the variable is unset.
-    api_key = os.environ.get(config.api_key_env) or "unset"
-    return openai.OpenAI(base_url=config.base_url, api_key=api_key, max_retries=config.max_retries, timeout=config.timeout_s)
-
-
-def one_line(text: str, secret: str = "") -> str:
-    text = " ".join(str(text).split())
-    if secret and secret != "unset":
-        text = text.replace(secret, "***")
-    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
-
-
-def server_said(body: object) -> str:
-    """The server's own reason in an error body: OpenAI's {"error": {"message"}} (the client unwraps "error"),
-    FastAPI's {"detail": ...} (a string, or a list of validation errors), or plain text; "" when it gave none."""
-    if isinstance(body, dict):
-        body = body.get("message") or body.get("detail") or body.get("error") or body.get("msg") or ""
-    if isinstance(body, list):
-        body = next((e.get("msg", e) if isinstance(e, dict) else e for e in body), "")
-    if isinstance(body, dict):
-        return server_said(body)
-    text = str(body or "").strip()
-    return "an HTML page" if text.startswith("<") else text
-
-
 def completion_text(content_type: str, body: str) -> str:
     """The answer of a chat completion body; CallFailure naming what came instead of one."""
     try:
@@ -137,8 +110,7 @@ class Endpoint:
 
     def __init__(self, config: JudgeConfig, client: openai.OpenAI | None = None):
         self.config = config
-        self.client = client or make_client(config)
-        self.secret = os.environ.get(config.api_key_env, "")
+        self.client = client or config.client()
         self.json_mode = config.response_format
         self.dropped: str | None = None  # why response_format was left out after the first refusal
         self.stopped: str | None = None  # the refusal that stopped every call (key, permission, 404)
@@ -178,29 +150,13 @@ class Endpoint:
                 **({"response_format": {"type": "json_object"}} if json_mode else {}),
             )
         except openai.APIStatusError as exc:
-            failure = CallFailure(self._status_reason(exc), exc.status_code)
+            failure = CallFailure(config.describe(exc, "chat completions"), exc.status_code)
             if isinstance(exc, FATAL):
                 self.stopped = str(failure)
             raise failure from None
-        except openai.APITimeoutError:
-            raise CallFailure(f"timed out after {config.max_retries} retries ({config.timeout_s:g} s each)") from None
-        except openai.APIConnectionError:
-            raise CallFailure(f"connection to {config.base_url} failed after {config.max_retries} retries") from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise CallFailure(config.describe(exc)) from None
         return completion_text(raw.headers.get("content-type", ""), raw.text)
-
-    def _status_reason(self, exc: openai.APIStatusError) -> str:
-        config, status = self.config, exc.status_code
-        said = one_line(server_said(exc.body), self.secret)
-        # No version segment (/v1, /v3, /v1beta ...) in the URL: the commonest cause of a 404 is the missing /v1.
-        if isinstance(exc, openai.NotFoundError) and not re.search(r"/v\d+\w*$", urlparse(config.base_url).path.rstrip("/")):
-            return (f"HTTP 404 at {config.base_url}: OpenAI-compatible servers answer under /v1; "
-                    f"try --judge-base-url {config.base_url.rstrip('/')}/v1")
-        if isinstance(exc, openai.NotFoundError):
-            return f"HTTP 404: {config.base_url} has no chat completions for model {config.model!r}" + (f" ({said})" if said else "")
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            return f"HTTP {status}: {config.base_url} refused the API key from ${config.api_key_env}" + (f" ({said})" if said else "")
-        retried = status in (408, 409, 429) or status >= 500
-        return f"HTTP {status} " + (f"after {config.max_retries} retries" if retried else "(not retried)") + (f": {said}" if said else "")
 
     def answers(self, prompts: dict[str, list[dict]], desc: str) -> Iterator[tuple[str, str | CallFailure]]:
         """(item, answer or CallFailure) as they arrive, at most `concurrency` in flight."""

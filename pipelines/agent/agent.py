@@ -11,9 +11,9 @@ cuisines as the question states them, and every restaurant any search returned, 
 completed by what poi_details told about it.
 """
 
-import os
 import threading
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import openai
 from smolagents import (
@@ -28,6 +28,8 @@ from smolagents import (
 from pipelines.agent.pois import PoiSource
 from pipelines.agent.questions import Question
 from pipelines.agent.tools import Recorder, make_tools
+from pipelines.core import endpoint as connection
+from pipelines.core.endpoint import FATAL, retried
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.text import strip_think
 
@@ -35,14 +37,16 @@ CONTEXT_POI_KEYS = ("name", "address", "cuisine", "rating", "distance_m", "avg_p
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    base_url: str
-    model: str
-    api_key_env: str = "AGENT_API_KEY"  # the NAME of the variable holding the key; its value is never stored
-    timeout_s: float = 120.0  # per attempt
+class Endpoint(connection.Endpoint):
+    """The agent's model (connection, key and limits as every endpoint's: pipelines/core/endpoint.py) and its run."""
+
+    api_key_env: str = "AGENT_API_KEY"
+    concurrency: int = 4  # questions with the agent at once, each asking one request at a time
     max_retries: int = 2  # per request, by the openai client, with backoff
+    timeout_s: float = 120.0  # per attempt
     temperature: float = 0.7  # some variety between answers to similar questions
     max_steps: int = 6  # geocode, search, a detail or two, the answer, one retry
+    URL_OPTION: ClassVar[str] = "--base-url"
 
 
 @dataclass
@@ -57,11 +61,10 @@ class Outcome:
 
 
 def make_model(endpoint: Endpoint) -> OpenAIServerModel:
-    # A local server needs no key, but the client insists on one: a placeholder when the variable is unset.
     return OpenAIServerModel(
         model_id=endpoint.model,
         api_base=endpoint.base_url,
-        api_key=os.environ.get(endpoint.api_key_env) or "unset",
+        api_key=endpoint.api_key(),
         client_kwargs={"max_retries": endpoint.max_retries, "timeout": endpoint.timeout_s},
         retry=False,
         temperature=endpoint.temperature,
@@ -69,19 +72,13 @@ def make_model(endpoint: Endpoint) -> OpenAIServerModel:
 
 
 def endpoint_error(exc: BaseException, endpoint: Endpoint) -> DomaintuneError | None:
-    """The one-line error that stops the run, or None when only this request was refused (HTTP 400, 422)."""
-    where, retries = endpoint.base_url, endpoint.max_retries
-    if isinstance(exc, openai.APITimeoutError):
-        return DomaintuneError(f"{where}: timed out after {retries} retries")
-    if isinstance(exc, openai.APIConnectionError):
-        return DomaintuneError(f"cannot reach {where}: connection failed after {retries} retries")
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return DomaintuneError(f"{where} refused the API key from ${endpoint.api_key_env} (HTTP {exc.status_code})")
-    if isinstance(exc, openai.NotFoundError):
-        return DomaintuneError(f"{where} has no model {endpoint.model!r} (HTTP 404)")
-    if isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500):
-        return DomaintuneError(f"{where}: HTTP {exc.status_code} after {retries} retries")
-    return None
+    """The one-line error that stops the run (the endpoint cannot be reached, refuses the key, has no such model, or
+    still fails after the retries), or None when only this request was refused (HTTP 400, 422)."""
+    stops = isinstance(exc, (openai.APIConnectionError, *FATAL)) or (isinstance(exc, openai.APIStatusError) and retried(exc.status_code))
+    if not stops:
+        return None
+    line = endpoint.describe(exc, "chat completions")
+    return DomaintuneError(line if endpoint.base_url in line else f"{endpoint.base_url}: {line}")
 
 
 def check_endpoint(model: OpenAIServerModel, endpoint: Endpoint) -> None:

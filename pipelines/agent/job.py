@@ -45,7 +45,6 @@ class Job:
     pois: str = "table"
     questions: Path | None = None  # None: the shipped question space
     seed: int = SEED
-    concurrency: int = 4
     max_questions: int | None = None  # over the whole run, resumed parts included; None: QUESTIONS_PER_RECORD x n
     price_in: float = 0.0  # USD per million input tokens, for the cost estimate
     price_out: float = 0.0
@@ -187,12 +186,12 @@ def ask_all(job: Job, todo, trace: Trace, tally: Tally, ask_one) -> str:
     stop = threading.Event()
     pending: dict[Future, Question] = {}
     exhausted = False
-    pool = ThreadPoolExecutor(max_workers=job.concurrency)
+    pool = ThreadPoolExecutor(max_workers=job.endpoint.concurrency)
     # disable=None: a bar on a terminal, nothing in logs and pipes (as pipelines.core.progress).
     bar = tqdm(total=job.n, initial=min(len(tally.kept_ids), job.n), desc="agent-data", unit="record", disable=None)
     try:
         while True:
-            while (not exhausted and len(pending) < job.concurrency and len(tally.kept_ids) + len(pending) < job.n
+            while (not exhausted and len(pending) < job.endpoint.concurrency and len(tally.kept_ids) + len(pending) < job.n
                    and tally.answered + len(pending) < limit):
                 question = next(todo, None)
                 if question is None:

@@ -6,15 +6,19 @@ very prompt training used, and the predicted action maps to a decision ("preload
 the geometric mean of the probabilities of the tokens that produced the predicted line.
 
     domaintune dispatch --adapter runs/<run>/adapter --input live.jsonl          # follows the file, Ctrl-C stops
+    domaintune dispatch --adapter runs/<run>/adapter --input live.jsonl \
+        --endpoint http://127.0.0.1:8000/v1 --endpoint-model behavior           # a served model decides (vLLM)
 """
 
 import math
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+import openai
 
 from pipelines.behavior.events import (
     parse_action,
@@ -25,6 +29,7 @@ from pipelines.behavior.events import (
     wall_clock,
 )
 from pipelines.behavior.samples import INSTRUCTION, decode_json, resolve_options
+from pipelines.core.endpoint import FATAL, Endpoint, template_kwargs, token_ids
 from pipelines.core.errors import DomaintuneError, InvalidRecord, RecordError
 from pipelines.core.models import base_model_of, local_copy
 from pipelines.core.tasks import Task
@@ -109,32 +114,64 @@ class Session:
     last_time: datetime | None = None
 
 
+# Prompt token ids -> the generated token ids and the log-probability of each.
+Generate = Callable[[list[int]], tuple[list[int], list[float]]]
+
+
 @dataclass
 class Predictor:
-    model: object
+    generate: Generate
     tokenizer: object
     system: str | None
     chat_kwargs: dict = field(default_factory=dict)
-    max_new_tokens: int = 64
 
-    def prompt_ids(self, lines: list[str]):
+    def prompt_ids(self, lines: list[str]) -> list[int]:
         messages = ([{"role": "system", "content": self.system}] if self.system else []) + [
             {"role": "user", "content": INSTRUCTION + "\n" + "\n".join(lines)}  # LLaMA-Factory joins instruction and input with "\n"
         ]
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **self.chat_kwargs)
-        return self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def predict(self, lines: list[str]) -> tuple[str, float]:
+        generated, logprobs = self.generate(self.prompt_ids(lines))
+        return line_confidence(self.tokenizer, generated, logprobs)
+
+
+def local_generate(model, max_new_tokens: int) -> Generate:
+    """Greedy generation by the merged model in this process."""
+
+    def generate(prompt_ids: list[int]) -> tuple[list[int], list[float]]:
         import torch
 
-        inputs = self.prompt_ids(lines).to(self.model.device)
+        inputs = torch.tensor([prompt_ids], device=model.device)
         with torch.no_grad():
-            out = self.model.generate(
-                **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, output_scores=True, return_dict_in_generate=True
-            )
-        logprobs = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)[0]
-        generated = out.sequences[0, inputs["input_ids"].shape[1] :].tolist()
-        return line_confidence(self.tokenizer, generated, logprobs.tolist())
+            out = model.generate(inputs, attention_mask=torch.ones_like(inputs), max_new_tokens=max_new_tokens, do_sample=False,
+                                 output_scores=True, return_dict_in_generate=True)
+        logprobs = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)[0]
+        return out.sequences[0, len(prompt_ids) :].tolist(), logprobs.tolist()
+
+    return generate
+
+
+def endpoint_generate(endpoint: Endpoint, max_new_tokens: int) -> Generate:
+    """Greedy generation by the model an OpenAI-compatible server serves: the prompt's token ids go to its completions
+    endpoint, which returns each generated token's id (vLLM's return_tokens_as_token_ids) and log-probability."""
+    client = endpoint.client()
+
+    def generate(prompt_ids: list[int]) -> tuple[list[int], list[float]]:
+        try:
+            response = client.completions.create(model=endpoint.model, prompt=prompt_ids, max_tokens=max_new_tokens, temperature=0.0,
+                                                 logprobs=1, extra_body={"return_tokens_as_token_ids": True})
+        except FATAL as exc:  # names the server itself
+            raise DomaintuneError(endpoint.describe(exc)) from None
+        except openai.APIError as exc:
+            raise DomaintuneError(f"{endpoint.base_url}: {endpoint.describe(exc)}") from None
+        logprobs = response.choices[0].logprobs
+        if logprobs is None or not logprobs.tokens:
+            return [], []
+        return token_ids(logprobs.tokens, endpoint), [float(lp) for lp in logprobs.token_logprobs]
+
+    return generate
 
 
 def line_confidence(tokenizer, token_ids: list[int], logprobs: list[float]) -> tuple[str, float]:
@@ -151,11 +188,7 @@ def line_confidence(tokenizer, token_ids: list[int], logprobs: list[float]) -> t
 
 
 def chat_kwargs(task: Task) -> dict:
-    # LLaMA-Factory's qwen3_nothink prompt ends at "<|im_start|>assistant\n", which is Qwen3's chat template at its
-    # default; its reasoning `qwen3` template with thinking off adds the empty think block, as enable_thinking=False does.
-    if task.model["template"] == "qwen3" and not task.model["enable_thinking"]:
-        return {"enable_thinking": False}
-    return {}
+    return template_kwargs(task.model["template"], task.model["enable_thinking"])
 
 
 def base_model_path(adapter: Path) -> Path:
@@ -167,30 +200,42 @@ def base_model_path(adapter: Path) -> Path:
     raise DomaintuneError(f"{adapter}: base model {base!r} is not available locally; run `domaintune download -m {base}`")
 
 
-def load_predictor(adapter: Path, task: Task, max_new_tokens: int | None = None) -> Predictor:
+def load_tokenizer(adapter: Path, base: Path | None = None):
+    from transformers import AutoTokenizer
+
+    # LLaMA-Factory saves the tokenizer it trained with next to the adapter; a bare adapter uses the base's.
+    return AutoTokenizer.from_pretrained(adapter if (Path(adapter) / "tokenizer_config.json").is_file() else base or base_model_path(adapter))
+
+
+def load_predictor(adapter: Path, task: Task, max_new_tokens: int | None = None, endpoint: Endpoint | None = None) -> Predictor:
+    """The adapter merged into its base model here, or, with `endpoint`, the server that serves it (only the
+    adapter's tokenizer is loaded here, to render the prompt)."""
+    max_new_tokens = max_new_tokens or task.config["predict"]["max_new_tokens"]
+    if endpoint is not None:
+        return Predictor(endpoint_generate(endpoint, max_new_tokens), load_tokenizer(adapter), task.config.get("system"), chat_kwargs(task))
+
     import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     base = base_model_path(adapter)
-    # LLaMA-Factory saves the tokenizer it trained with next to the adapter; a bare adapter uses the base's.
-    tokenizer = AutoTokenizer.from_pretrained(adapter if (Path(adapter) / "tokenizer_config.json").is_file() else base)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if device == "cuda" else torch.float32).to(device)
     # Merged once, the adapter costs nothing per token: a dispatcher answers before the next event arrives.
     model = PeftModel.from_pretrained(model, adapter).merge_and_unload().eval()
-    max_new_tokens = max_new_tokens or task.config["predict"]["max_new_tokens"]
-    return Predictor(model, tokenizer, task.config.get("system"), chat_kwargs(task), max_new_tokens)
+    return Predictor(local_generate(model, max_new_tokens), load_tokenizer(adapter, base), task.config.get("system"), chat_kwargs(task))
 
 
 def decisions(
-    adapter: Path, log: Path, task: Task, once: bool = False, user: str | None = None, max_new_tokens: int | None = None
+    adapter: Path, log: Path, task: Task, once: bool = False, user: str | None = None, max_new_tokens: int | None = None,
+    endpoint: Endpoint | None = None,
 ) -> Iterator[Decision]:
-    """One Decision per arriving event whose session already holds MIN_CONTEXT events."""
+    """One Decision per arriving event whose session already holds MIN_CONTEXT events; the model runs here, or on
+    `endpoint`."""
     log = Path(log)
     check_log(log)
     options = resolve_options(task.config["source"].get("options", {}))
-    predictor = load_predictor(adapter, task, max_new_tokens)
+    predictor = load_predictor(adapter, task, max_new_tokens, endpoint)
     sessions: dict[str, Session] = {}
     for number, text in follow(log, once):
         try:

@@ -43,8 +43,8 @@ def agent_data(task, base_url, model, api_key_env, pois, n, output, questions, s
     from pipelines.agent.agent import Endpoint
     from pipelines.agent.job import Job, run
 
-    endpoint = Endpoint(base_url, model, api_key_env, timeout_s, temperature=temperature, max_steps=max_steps)
-    job = Job(task, endpoint, output, n, pois, questions, seed, concurrency, max_questions, price_in, price_out, restart)
+    endpoint = Endpoint(base_url, model, api_key_env, concurrency, timeout_s=timeout_s, temperature=temperature, max_steps=max_steps)
+    job = Job(task, endpoint, output, n, pois, questions, seed, max_questions, price_in, price_out, restart)
     for line in run(job).lines():
         click.echo(line)
 

@@ -10,6 +10,7 @@ from pipelines.behavior.loggen import (
     write_events,
     write_sample_set,
 )
+from pipelines.cli.endpoint import endpoint_of, endpoint_options
 from pipelines.cli.models import hub_option, no_download_option
 from pipelines.core.tasks import load_task
 
@@ -47,17 +48,21 @@ def gen_logs(output, n_events, days, seed, personas, shuffle, sample_set):
 @click.option("--max-new-tokens", type=click.IntRange(min=1), help="Generation budget per prediction; default: the task's predict.max_new_tokens.")
 @hub_option()
 @no_download_option()
-def dispatch(adapter, log, once, user, task, max_new_tokens, hub, no_download):
+@endpoint_options(concurrency=False)
+def dispatch(adapter, log, once, user, task, max_new_tokens, hub, no_download, endpoint, endpoint_model, endpoint_api_key_env, request_timeout):
     """Follow a live activity log and print the action a resource manager would take before each predicted next action.
 
     Example: domaintune dispatch --adapter runs/<run>/adapter --input live.jsonl --once
+    A served model deciding (the adapter gives the tokenizer): ... --endpoint http://127.0.0.1:8000/v1 --endpoint-model behavior
     """
     from pipelines.behavior.dispatch import decisions
     from pipelines.core.models import hub_of, resolve_base
 
     task = load_task(task)
-    resolve_base(adapter, hub_of(task, hub), not no_download)
-    for decision in decisions(adapter, log, task, once=once, user=user, max_new_tokens=max_new_tokens):
+    server = endpoint_of(endpoint, endpoint_model, endpoint_api_key_env, request_timeout)
+    if server is None:  # a served model needs only the adapter's tokenizer here, not the base weights
+        resolve_base(adapter, hub_of(task, hub), not no_download)
+    for decision in decisions(adapter, log, task, once=once, user=user, max_new_tokens=max_new_tokens, endpoint=server):
         click.echo(decision.line())
 
 

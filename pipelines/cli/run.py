@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from pipelines.cli.endpoint import endpoint_of, endpoint_options, engine_option
 from pipelines.cli.models import announce_download, hub_option, no_download_option
 from pipelines.cli.options import (
     PORT,
@@ -36,6 +37,7 @@ def warn_if_changed(task, run: RunLayout | None, allow_changed_data: bool) -> No
 
 
 def inform(line: str) -> None:
+    """A note for the user (expected training time, why an engine is used) on stderr: stdout carries the paths written."""
     click.echo(line, err=True)
 
 
@@ -97,19 +99,33 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, report_to,
 @click.option("--base-only", is_flag=True, help="Only the base model (a baseline before training).")
 @click.option("--skip-base", is_flag=True, help="Only the adapter, not the base model.")
 @click.option("--model", "-m", help="Base model for --base-only without an adapter ('tiny' allowed).")
+@engine_option
+@endpoint_options(concurrency=True, api=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="With --endpoint: the predictions' folder; default <run>/predict/<variant>.")
 @allow_changed_data_option
 @hub_option()
 @no_download_option()
 @set_option("max_new_tokens=32")
 @verbose_option()
 @reads_datasets
-def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, hub, no_download, overrides, verbose):
-    """Generate validation predictions with LLaMA-Factory for the adapter and the base model.
+def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, endpoint_model, endpoint_api_key_env, request_timeout,
+                endpoint_api, concurrency, output, allow_changed_data, hub, no_download, overrides, verbose):
+    """Generate validation predictions for the adapter and the base model (LLaMA-Factory + HF generate, or vLLM).
 
     Example: domaintune predict --task telecom --adapter runs/telecom-4090-20250101-120000/adapter
+    From a running server (the adapter's run gives the prompts' template; --base-only for a base model):
+    domaintune predict --task telecom --endpoint http://127.0.0.1:8000/v1 --endpoint-model telecom
+    (token ids to vLLM or SGLang; chat messages to llamafactory-cli api or a hosted API: see --endpoint-api)
     """
-    from pipelines.run.predict import predict
+    from pipelines.run.predict import predict, predict_from_endpoint
 
+    server = endpoint_of(endpoint, endpoint_model, endpoint_api_key_env, request_timeout, concurrency)
+    if server is not None and engine is not None:
+        raise click.UsageError("--endpoint predicts through a server that is already running; --engine picks how to run one: give one of them")
+    if server is None and output is not None:
+        raise click.UsageError("-o goes with --endpoint (the other engines write into the run folder)")
+    if server is None and endpoint_api is not None:
+        raise click.UsageError("--endpoint-api goes with --endpoint URL")
     if adapter is None and not (base_only and model):
         adapter = latest_adapter(task, "pass --adapter")
     warn_if_changed(task, RunLayout.containing(adapter) if adapter else None, allow_changed_data)
@@ -117,8 +133,14 @@ def predict_cmd(task, adapter, base_only, skip_base, model, allow_changed_data, 
         model = weights_for(task, model, hub, no_download)
     else:
         resolve_base(adapter, hub_of(task, hub), not no_download)
+    if server is not None:
+        variant = "base" if base_only else "adapter"
+        path = predict_from_endpoint(task, server, adapter, variant, model, overrides, output, endpoint_api or "auto", inform)
+        click.echo(f"{variant}: {path}")
+        return
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
-    for variant, path in predict(task, adapter, variants, model, overrides, verbose=verbose).items():
+    outputs = predict(task, adapter, variants, model, overrides, engine=engine or "auto", concurrency=concurrency, notify=inform, verbose=verbose)
+    for variant, path in outputs.items():
         click.echo(f"{variant}: {path}")
 
 
@@ -278,11 +300,12 @@ def webui_cmd(port, host, hub):
 @click.option("--model", "-m", help="Base model for --base-only ('tiny' allowed); default: the task's.")
 @click.option("--port", default=8000, show_default=True, type=PORT)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Use 0.0.0.0 to serve other machines.")
-@click.option("--name", help="Model name clients ask for; default: the task's name.")
+@click.option("--name", help="Model name clients ask for; default: the task's name (vllm: the base model is NAME-base).")
+@engine_option
 @hub_option()
 @no_download_option()
-def serve_cmd(task, adapter, base_only, model, port, host, name, hub, no_download):
-    """A trained run behind LLaMA-Factory's OpenAI-compatible API; Ctrl-C stops the whole server.
+def serve_cmd(task, adapter, base_only, model, port, host, name, engine, hub, no_download):
+    """A trained run behind an OpenAI-compatible API (LLaMA-Factory's, or vLLM's); Ctrl-C stops the whole server.
 
     Example: domaintune serve --task restaurant --port 8000   (then: --judge-base-url http://127.0.0.1:8000/v1)
     """
@@ -297,9 +320,7 @@ def serve_cmd(task, adapter, base_only, model, port, host, name, hub, no_downloa
         model = weights_for(task, model, hub, no_download)
     else:
         resolve_base(adapter, hub_of(task, hub), not no_download)
-    name = name or task.name
-    click.echo(f"serving http://{host}:{port}/v1 as model {name!r} (Ctrl-C stops it)")
-    raise SystemExit(serve(task, None if base_only else adapter, model, host, port, name))
+    raise SystemExit(serve(task, None if base_only else adapter, model, host, port, name or task.name, engine or "auto", click.echo))
 
 
 COMMANDS = (train_cmd, predict_cmd, eval_cmd, export_cmd, webui_cmd, serve_cmd)

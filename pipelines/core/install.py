@@ -51,10 +51,16 @@ LOCK_HEADER = """\
 """
 
 
+# The extras `make setup` installs, which the lock pins. The others are left out of it on purpose: `vllm` brings
+# its own torch build, for CUDA machines only (`pip install -e '.[vllm]'`), and must not move the tested lock.
+LOCKED_EXTRAS = ("test",)
+
+
 def declared_requirements(pyproject: Path = PYPROJECT) -> list[Requirement]:
+    """The dependencies and the locked extras' requirements."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     extras = project.get("optional-dependencies", {})
-    return [Requirement(line) for line in project["dependencies"] + [r for reqs in extras.values() for r in reqs]]
+    return [Requirement(line) for line in project["dependencies"] + [r for name in LOCKED_EXTRAS for r in extras.get(name, [])]]
 
 
 def declared_range(name: str, pyproject: Path = PYPROJECT) -> Requirement:

@@ -9,7 +9,11 @@
                                       whole model), trainer_log.jsonl
         predict-<variant>.yaml
         serve.yaml                    what `domaintune serve` gave llamafactory-cli api
-        predict/<variant>/            generated_predictions.jsonl, segments.json, predict.log
+        chat_template.jinja           LLaMA-Factory's chat template of the run, given to vLLM (`--engine vllm`)
+        vllm.log                      the vLLM server `domaintune predict --engine vllm` started
+        predict/<variant>/            generated_predictions.jsonl, segments.json, predict.log (HF do_predict);
+                                      predict.json and, until every prompt is answered, answers.partial.jsonl
+                                      (an OpenAI-compatible endpoint or vLLM)
         eval/                         metrics.json, report.md, figures
 """
 
@@ -23,6 +27,8 @@ from pipelines.core.paths import runs_dir
 VARIANTS = ("adapter", "base")  # the fine-tuned model, and the base model it started from
 PREDICTIONS_FILE = "generated_predictions.jsonl"  # LLaMA-Factory's name for its predict output
 SEGMENTS_FILE = "segments.json"
+PREDICT_INFO_FILE = "predict.json"  # endpoint predictions: endpoint, model, settings, tokens, seconds
+ANSWERS_FILE = "answers.partial.jsonl"  # endpoint answers received so far, kept until the predictions are written
 FINISHED_MARKERS = ("adapter_config.json", "config.json")  # a saved LoRA adapter, or fully fine-tuned weights
 
 
@@ -120,6 +126,14 @@ class RunLayout:
     @property
     def serve_recipe(self) -> Path:
         return self.root / "serve.yaml"
+
+    @property
+    def chat_template(self) -> Path:
+        return self.root / "chat_template.jinja"
+
+    @property
+    def vllm_log(self) -> Path:
+        return self.root / "vllm.log"
 
     def predict_recipe(self, variant: str) -> Path:
         return self.root / f"predict-{variant}.yaml"

@@ -163,7 +163,7 @@ def test_an_endpoint_that_fails_midway_leaves_the_run_resumable(scripted_llm, tm
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1
     trace_file = tmp_path / "agent.trace.jsonl"
-    assert result.output == (f"Error: {scripted_llm.base_url}: HTTP 500 after 2 retries; 2 answered questions are kept in "
+    assert result.output == (f"Error: {scripted_llm.base_url}: HTTP 500 after 2 retries: scripted failure; 2 answered questions are kept in "
                              f"{trace_file}: rerun the same command to continue\n")
     assert not output.exists()
     scripted_llm.fail_with = None
@@ -176,7 +176,7 @@ def test_unreachable_endpoint_or_source_is_one_line_and_no_file(scripted_llm, tm
     port = closed_port()
     result = CliRunner().invoke(cli, ["agent-data", "--task", "restaurant", "--base-url", f"http://127.0.0.1:{port}/v1",
                                       "--model", "m", "-n", "2", "-o", str(tmp_path / "a.jsonl")])
-    assert (result.exit_code, result.output) == (1, f"Error: cannot reach http://127.0.0.1:{port}/v1: connection failed after 1 retries\n")
+    assert (result.exit_code, result.output) == (1, f"Error: connection to http://127.0.0.1:{port}/v1 failed after 1 retries\n")
     monkeypatch.setenv("AMAP_KEY", "k")
     space = yaml.safe_load(AGENT_CONFIG.read_text(encoding="utf-8"))
     space["questions"].update(locations=["北京市国贸"], cuisines=["川菜"])

@@ -98,10 +98,38 @@ def test_prompt_is_the_one_llamafactory_trains_on():
     record = {"instruction": INSTRUCTION, "input": "\n".join(context), "output": "x"}
     converted = AlpacaDatasetConverter(DatasetAttr("file", "behavior_train"), None)(record)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir())
-    ours = Predictor(None, tokenizer, None, chat_kwargs(task)).prompt_ids(context)["input_ids"][0].tolist()
+    ours = Predictor(None, tokenizer, None, chat_kwargs(task)).prompt_ids(context)
     template = get_template_and_fix_tokenizer(tokenizer, DataArguments(template=task.model["template"], enable_thinking=task.model["enable_thinking"]))
     theirs, _ = template.encode_oneturn(tokenizer, converted["_prompt"] + converted["_response"], converted["_system"])
     assert ours == theirs
+
+
+def test_dispatch_through_an_endpoint_decides_from_the_served_models_tokens(adapter, fake_engine):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir())
+    line = "2025-05-26 09:21:00 - 启动应用: chrome.exe"
+    ids = tokenizer.encode(line + "\n", add_special_tokens=False) + [tokenizer.eos_token_id]
+    # Every token at probability 0.5, the end of text too; "\n" ends the line, so confidence is 0.5.
+    fake_engine.respond = lambda prompt_ids, index: (line + "\n", ids, [math.log(0.5)] * len(ids))
+    args = ["--adapter", str(adapter), "--input", str(LIVE), "--once", "--endpoint", fake_engine.base_url, "--endpoint-model", "m"]
+    result = CliRunner().invoke(dispatch, args)
+    assert result.exit_code == 0, result.output
+    events = [json.loads(text) for text in LIVE.read_text(encoding="utf-8").splitlines()]
+    assert result.stdout.splitlines() == [
+        f"{e['ts']} {e['user']}: preload chrome.exe  (confidence 0.5; predicted: {line})" for e in events[1:]
+    ]
+    first = fake_engine.requests[0]
+    task = load_task("behavior")
+    predictor = Predictor(None, tokenizer, task.config.get("system"), chat_kwargs(task))
+    assert first["prompt"] == predictor.prompt_ids([render(e) for e in events[:2]])  # the prompt training used
+    assert (first["max_tokens"], first["temperature"], first["logprobs"], first["return_tokens_as_token_ids"]) == (64, 0.0, 1, True)
+
+
+def test_an_endpoint_without_token_ids_is_a_one_line_error(adapter, fake_engine):
+    fake_engine.respond, fake_engine.token_ids = (lambda prompt_ids, index: ("x", [87], [0.0])), False
+    result = CliRunner().invoke(dispatch, ["--adapter", str(adapter), "--input", str(LIVE), "--once", "--endpoint", fake_engine.base_url, "--endpoint-model", "m"])
+    assert isinstance(result.exception, DomaintuneError) and "did not return token ids with its logprobs" in str(result.exception)
 
 
 def test_thinking_switch_follows_the_template():

@@ -107,3 +107,13 @@ def test_lock_pins_every_declared_requirement_within_its_range():
         assert name in lock, f"constraints.txt has no pin for {requirement}: run `make lock`"
         assert requirement.specifier.contains(lock[name], prereleases=True), f"constraints.txt pins {name}=={lock[name]}, outside {requirement}"
 
+
+
+def test_the_vllm_extra_stays_out_of_the_lock():
+    import tomllib
+
+    from pipelines.core.install import PYPROJECT
+
+    extras = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert [Requirement(r).name for r in extras["vllm"]] == ["vllm"]
+    assert "vllm" not in read_lock() and "vllm" not in {canonicalize_name(r.name) for r in declared_requirements()}

@@ -1,6 +1,7 @@
 """`domaintune serve` runs the real `llamafactory-cli api` on the tiny model: the openai client talks to it (plain
-and streaming), the judge uses it as its endpoint, and a SIGTERM stops the whole server. A random tiny model
-scores garbage, so the judge part asserts the pipeline (counts, recorded parse failures), never the scores."""
+and streaming), `predict --endpoint` asks it by chat and `eval` reads the answers, the judge uses it as its
+endpoint, and a SIGTERM stops the whole server. A random tiny model answers garbage, so the predict and judge parts
+assert the pipeline (rows, counts, recorded parse failures), never the scores."""
 
 import json
 import signal
@@ -12,14 +13,17 @@ from pathlib import Path
 
 import openai
 import pytest
+from transformers import AutoTokenizer
 
 from evaluators.judge.aggregate import summarize
 from evaluators.judge.cache import AnswerCache
 from evaluators.judge.client import Endpoint, JudgeConfig, judge
 from evaluators.judge.rubric import resolve_rubric
 from pipelines.converters.map_agent import to_example
+from pipelines.core.models import resolve_model
 from pipelines.core.paths import REPO_ROOT
 from pipelines.core.tasks import load_task
+from pipelines.data.build import build_task
 from pipelines.planning.recipe import ChatFormat
 from pipelines.run.serve import serve_recipe
 
@@ -81,6 +85,35 @@ def test_the_openai_client_talks_to_it_plainly_and_streaming(server):
     assert reply.choices[0].message.role == "assistant" and isinstance(reply.choices[0].message.content, str)
     chunks = list(client.chat.completions.create(model="restaurant", messages=[{"role": "user", "content": "你好"}], max_tokens=8, stream=True))
     assert chunks and chunks[-1].choices[0].finish_reason in ("stop", "length")
+
+
+def test_predict_asks_it_by_chat_with_llamafactorys_own_prompts_and_eval_reads_them(server, tmp_path):
+    _, port = server
+    build_task(load_task("restaurant"))
+    base, out = f"http://127.0.0.1:{port}/v1", tmp_path / "predict"
+    predicted = subprocess.run([DOMAINTUNE, "predict", "--task", "restaurant", "--base-only", "--model", "tiny", "--endpoint", base,
+                                "--endpoint-model", "restaurant", "--set", "max_samples=3", "--set", "max_new_tokens=8", "-o", str(out)],
+                               check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    # auto: llamafactory-cli api has no /v1/completions, so the run asks its chat endpoint, saying why once; the
+    # server is known as LLaMA-Factory's, whose template renders the prompts, so no line warns of another template.
+    why = f"{base} refused token-id prompts (HTTP 404: {base} has no completions for model 'restaurant' (Not Found)): asking its chat endpoint for the whole run"
+    assert predicted.stderr.splitlines().count(why) == 1 and "is not llamafactory-cli api" not in predicted.stderr
+    parts = json.loads((out / "segments.json").read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in (out / "generated_predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    info = json.loads((out / "predict.json").read_text(encoding="utf-8"))
+    assert [p["n"] for p in parts] == [3] and len(rows) == info["rows"] == info["asked"] == 3  # restaurant: validation only
+    assert (info["api"]["name"], info["api"]["server"], info["api"]["notes"]) == ("chat", "llamafactory-cli api", [why])
+    assert 0 < info["completion_tokens"] <= 8 * 3
+    # The server counted, prompt by prompt, the tokens of do_predict's own prompts (system, qwen3_nothink, no think
+    # block): it rendered the messages with the run's template, token for token as many.
+    tokenizer = AutoTokenizer.from_pretrained(REPO_ROOT / resolve_model(load_task("restaurant"), "tiny").path)
+    assert info["prompt_tokens"] == sum(len(tokenizer(row["prompt"], add_special_tokens=False).input_ids) for row in rows)
+
+    evaluated = subprocess.run([DOMAINTUNE, "eval", "--task", "restaurant", "--predictions", str(out / "generated_predictions.jsonl")],
+                               check=False, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert json.loads((out / "eval" / "metrics.json").read_text(encoding="utf-8"))["adapter"]["n"] == 3
 
 
 def test_it_serves_as_the_judge_endpoint(server, tmp_path):
