@@ -1,12 +1,13 @@
-"""The judge's table in the terminal after `eval`'s headline (rich): per judged set the items scored, parse and call
-failures, the overall mean and the mean of each dimension, then the Pearson r, the commonest failure reasons and
-what the endpoint refused."""
+"""The judge's table in the terminal after `eval`'s headline, printed whole (evaluators/reporting/whole_tables.py):
+per judged set the items scored, parse and call failures, the overall mean and the mean of each dimension, then
+the Pearson r, the commonest failure reasons and what the endpoint refused."""
 
 import json
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
+
+from evaluators.reporting.whole_tables import print_table
 
 REASONS_SHOWN = 3
 
@@ -15,16 +16,15 @@ def _mean(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def judge_table(judge: dict) -> Table:
-    table = Table(title=f"LLM judge: {judge['model']}")
-    for column, justify in (("judged set", "left"), ("scored", "right"), ("parse fail", "right"), ("call fail", "right"),
-                            ("mean", "right"), ("mean per dimension", "left")):
-        table.add_column(column, justify=justify, no_wrap=column != "mean per dimension")
+def judge_table(judge: dict) -> tuple[str, list[str], list[list[str]]]:
+    """(title, header, rows): per judged set the items scored, the failures and the means."""
+    header = ["judged set", "scored", "parse fail", "call fail", "mean", "mean per dimension"]
+    rows = []
     for label, s in judge["sets"].items():
         # key=mean: one word each, so a narrow terminal wraps between dimensions, never inside one.
         dimensions = "  ".join(f"{key}={_mean(d['mean'])}" for key, d in s["dimensions"].items())
-        table.add_row(label, f"{s['scored']}/{s['items']}", str(s["parse_failures"]), str(s["call_failures"]), _mean(s["overall"]["mean"]), dimensions)
-    return table
+        rows.append([label, f"{s['scored']}/{s['items']}", str(s["parse_failures"]), str(s["call_failures"]), _mean(s["overall"]["mean"]), dimensions])
+    return f"LLM judge: {judge['model']}", header, rows
 
 
 def judge_lines(judge: dict) -> list[str]:
@@ -50,7 +50,8 @@ def print_judge(eval_dir: Path, out: Console) -> None:
     judge = json.loads(path.read_text(encoding="utf-8")).get("judge") if path.exists() else None
     if not judge:
         return
-    out.print(judge_table(judge))
+    title, header, rows = judge_table(judge)
+    print_table(out, header, rows, title)
     for line in judge_lines(judge):
         # markup off: a reason may quote "[[n]]" or a server's own brackets.
         out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)

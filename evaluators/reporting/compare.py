@@ -1,7 +1,8 @@
 """`domaintune compare RUN_A RUN_B [...]`: runs side by side, metrics, settings (those that differ marked) and loss.
 
-Writes compare.md, compare.html (self-contained) and loss.png into one folder and returns the Markdown for the
-terminal. Metrics come from each run's eval/summary.json, so a run is compared as its last `eval` scored it.
+Writes compare.md, compare.html (self-contained) and loss.png into one folder and returns the tables for the
+terminal (evaluators/reporting/terminal.py prints them whole). Metrics come from each run's eval/summary.json, so a
+run is compared as its last `eval` scored it.
 """
 
 import json
@@ -26,6 +27,8 @@ class Comparison:
     markdown: str
     html: Path
     differing: list[str]  # the settings whose values are not the same in every run
+    tables: list[tuple[str, list[str], list[list]]]  # (title, header, rows) of the metrics (no rows: none evaluated), the settings
+    loss_png: Path | None
 
 
 def _summary(run: Path) -> dict:
@@ -66,13 +69,14 @@ def compare(runs: list[Path], out_dir: Path) -> Comparison:
     settings = [info.settings() for info in infos]
     setting_rows = [[DIFFERS if k in differing else "", k, *(s.get(k, MISSING) for s in settings)] for k in keys]
     metric_header, metric_rows = metrics_rows(labels, summaries)
+    metrics_title, settings_title = "Metrics (95% bootstrap interval)", f"Settings ({len(differing)} differ, marked {DIFFERS})"
     png = loss_curves(out_dir / "loss.png", {label: {k: info.loss_points(k) for k in ("loss", "eval_loss")} for label, info in zip(labels, infos)})
 
     markdown = "\n\n".join([
         f"# Comparing {len(runs)} runs",
-        "## Metrics (95% bootstrap interval)",
+        f"## {metrics_title}",
         markdown_table(metric_header, metric_rows) if metric_rows else "_No run has been evaluated (`domaintune eval`)._",
-        f"## Settings ({len(differing)} differ, marked {DIFFERS})",
+        f"## {settings_title}",
         markdown_table(["", "setting", *labels], setting_rows),
         *([f"Loss curves: {png}"] if png else []),
     ])
@@ -86,4 +90,5 @@ def compare(runs: list[Path], out_dir: Path) -> Comparison:
         "<h2>Loss</h2>" + html.image(png, "loss curves") if png else "",
     ])
     write_text(out_dir / "compare.html", page)
-    return Comparison(markdown, out_dir / "compare.html", differing)
+    tables = [(metrics_title, metric_header, metric_rows), (settings_title, ["", "setting", *labels], setting_rows)]
+    return Comparison(markdown, out_dir / "compare.html", differing, tables, png)

@@ -1,30 +1,22 @@
-"""The headline table in the terminal (rich): adapter, base and baselines with intervals, then the verdicts."""
+"""`eval`'s result in the terminal: warnings, the headline table (adapter, base and baselines with intervals) printed
+whole (evaluators/reporting/whole_tables.py), the verdicts, a judge's table when there was one, and report.html."""
 
 import json
-import shutil
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from evaluators.reporting.summary import cell, label
-
-# Wide enough for three "0.1234 [0.1000, 0.1500]" columns on one line each, also when output is piped.
-MIN_WIDTH = 120
+from evaluators.reporting.whole_tables import console, print_table
 
 
-def headline_table(summary: dict, title: str = "") -> Table:
-    table = Table(title=title or None)
-    table.add_column("", no_wrap=True)
-    table.add_column("n", justify="right")
-    for metric in summary["metrics"]:
-        table.add_column(f"{metric} [95% CI]", justify="right", no_wrap=True)
-    for row in summary["rows"]:
-        style = "bold" if row["kind"] == "model" else "dim"
-        n = str(row["n"]) if row["n"] is not None else "–"
-        table.add_row(label(row), n, *(cell(row, m) for m in summary["metrics"]), style=style)
-    return table
+def headline(summary: dict) -> tuple[list[str], list[list[str]], list[str]]:
+    """The headline table as (header, rows, styles): models bold, baselines dim."""
+    header = ["", "n", *(f"{metric} [95% CI]" for metric in summary["metrics"])]
+    rows = [[label(row), str(row["n"]) if row["n"] is not None else "–", *(cell(row, m) for m in summary["metrics"])] for row in summary["rows"]]
+    styles = ["bold" if row["kind"] == "model" else "dim" for row in summary["rows"]]
+    return header, rows, styles
 
 
 def verdict_lines(summary: dict) -> list[str]:
@@ -33,23 +25,31 @@ def verdict_lines(summary: dict) -> list[str]:
     return lines + summary["differences"]
 
 
-def console() -> Console:
-    return Console(width=max(shutil.get_terminal_size((MIN_WIDTH, 24)).columns, MIN_WIDTH))
+def load_summary(report_md: Path) -> dict:
+    from evaluators.reporting.summary import SUMMARY_FILE
+
+    return json.loads((report_md.parent / SUMMARY_FILE).read_text(encoding="utf-8"))
+
+
+def scored(summary: dict) -> str:
+    """`adapter 15, base 15 predictions scored`: what an eval counted, for its progress line."""
+    counts = [f"{row['name']} {row['n']}" for row in summary["rows"] if row["kind"] == "model" and row["n"] is not None]
+    return f"{', '.join(counts)} predictions scored" if counts else "scored"
 
 
 def print_report(report_md: Path, title: str, out: Console | None = None) -> None:
     """After `eval`: the headline table of the report's summary.json, the verdicts, and where report.html is."""
     from evaluators.judge.terminal import print_judge
     from evaluators.reporting.page import HTML_FILE
-    from evaluators.reporting.summary import SUMMARY_FILE
 
     out = out or console()
-    summary = json.loads((report_md.parent / SUMMARY_FILE).read_text(encoding="utf-8"))
+    summary = load_summary(report_md)
     for warning in summary.get("warnings", []):  # absent from a summary.json written before warnings existed
-        out.print(f"[bold red]Warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        out.print(Text.assemble(("Warning:", "bold red"), f" {warning}"), soft_wrap=True)
     if summary["metrics"]:
-        out.print(headline_table(summary, title))
+        header, rows, styles = headline(summary)
+        print_table(out, header, rows, title, styles)
         for line in verdict_lines(summary):
-            out.print(f"  {line}", highlight=False, soft_wrap=True)
+            out.print(Text(f"  {line}"), soft_wrap=True)
     print_judge(report_md.parent, out)
-    out.print(f"html: {report_md.parent / HTML_FILE}", highlight=False, soft_wrap=True)
+    out.print(Text(f"html: {report_md.parent / HTML_FILE}"), soft_wrap=True)

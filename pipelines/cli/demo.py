@@ -1,13 +1,15 @@
 """`domaintune demo`: the whole path on the embedded default (tiny model, shipped sample data, CPU)."""
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from pipelines.cli.options import verbose_option
 from pipelines.core.gpus import get_tier
 from pipelines.core.models import resolve_model
+from pipelines.core.paths import relative
+from pipelines.core.progress import duration, step
 from pipelines.core.tasks import Task, load_task
 from pipelines.data.build import build_task
 from pipelines.run.predict import predict
@@ -37,6 +39,14 @@ DEMO_TRAIN_OVERRIDES = {
 }
 
 
+STEPS = (
+    ("data", "build the datasets from the shipped sample data"),
+    ("train", "fine-tune the tiny model (demo settings, not the task's recipe), 10 epochs on the CPU"),
+    ("predict", "answer the validation prompts with the trained model and with the untrained base"),
+    ("eval", "score both, with 95% bootstrap intervals, into report.md and report.html"),
+)
+
+
 @dataclass
 class DemoResult:
     run_dir: Path
@@ -44,43 +54,68 @@ class DemoResult:
     seconds: dict[str, float]
 
 
-def demo(task: Task, gpu: str = "cpu", model: str = "tiny", echo=print) -> DemoResult:
+def demo(task: Task, gpu: str = "cpu", model: str = "tiny", echo=print, verbose: bool = False) -> DemoResult:
+    """Each step says what it does, shows its progress (LLaMA-Factory's whole output: the run's log files, or
+    `verbose`) and ends with one line of what it counted and how long it took."""
     from evaluators.report import evaluate
+    from evaluators.reporting.terminal import load_summary, scored
 
-    seconds, start = {}, time.perf_counter()
+    echo(f"domaintune demo: {task.name} end to end on the tiny model and the CPU, in {len(STEPS)} steps:")
+    for i, (name, what) in enumerate(STEPS, 1):
+        echo(f"  {i}. {name:<8}{what}")
+    seconds = {}
 
-    def lap(step: str) -> None:
-        nonlocal start
-        seconds[step] = round(time.perf_counter() - start, 1)
-        echo(f"[demo] {step} done in {seconds[step]} s")
-        start = time.perf_counter()
+    def numbered(i: int):
+        return step(f"[{i}/{len(STEPS)}] {STEPS[i - 1][0]}")
 
-    for line in build_task(task).lines():
-        echo(line)
-    lap("data")
-    run = train(task, get_tier(gpu), resolve_model(task, model), overrides=DEMO_TRAIN_OVERRIDES)
-    lap("train")
-    files = predict(task, run.adapter, overrides=DEMO_PREDICT_OVERRIDES)
-    lap("predict")
-    report = evaluate(task, files["adapter"])
-    lap("eval")
-    return DemoResult(run.root, report, seconds)
+    with numbered(1) as done:
+        built = build_task(task)
+        for line in built.lines():
+            echo(line)
+        done.detail = ", ".join(f"{name} {n}" for name, n in built.counts.items())
+    seconds["data"] = done.seconds
+    with numbered(2) as done:
+        run = train(task, get_tier(gpu), resolve_model(task, model), overrides=DEMO_TRAIN_OVERRIDES, verbose=verbose)
+        done.detail = f"run {relative(run.root)}"
+    seconds["train"] = done.seconds
+    with numbered(3) as done:
+        files = predict(task, run.adapter, overrides=DEMO_PREDICT_OVERRIDES, verbose=verbose)
+        done.detail = ", ".join(f"{variant} {len(path.read_text(encoding='utf-8').splitlines())}" for variant, path in files.items()) + " answers"
+    seconds["predict"] = done.seconds
+    with numbered(4) as done:
+        report = evaluate(task, files["adapter"])
+        done.detail = scored(load_summary(report))
+    seconds["eval"] = done.seconds
+    return DemoResult(run.root, report, {name: round(s, 1) for name, s in seconds.items()})
+
+
+def next_steps(task: str, run: Path) -> list[str]:
+    return [
+        "Next:",
+        "  domaintune doctor    # what this machine can train, and on which GPU tier",
+        f"  domaintune train --task {task} --gpu auto    # the task's own recipe on a real model",
+        f"  domaintune compare {relative(run)} <another run>    # two runs side by side",
+        f"  domaintune serve --task {task}    # the trained run behind an OpenAI-compatible API",
+    ]
 
 
 @click.command("demo")
 @click.option("--task", "-t", default="telecom", show_default=True, help="Task to run end to end.")
-def demo_cmd(task):
+@verbose_option()
+def demo_cmd(task, verbose):
     """Data, training, prediction and evaluation on the tiny model and the CPU, in one go; ends with the
-    headline table (adapter vs base) and the path of report.html.
+    headline table (adapter vs base), the path of report.html and what to run next.
 
     Example: domaintune demo --task telecom
     """
     from evaluators.reporting.terminal import print_report
 
-    result = demo(load_task(task), echo=click.echo)
-    click.echo(f"demo finished in {sum(result.seconds.values()):.0f} s ({result.seconds})")
-    click.echo(f"report: {result.report}")
+    result = demo(load_task(task), echo=click.echo, verbose=verbose)
+    click.echo(f"demo finished in {duration(sum(result.seconds.values()))}")
     print_report(result.report, f"{task}: demo run (tiny model, demo settings)")
+    click.echo(f"report: {result.report}")
+    for line in next_steps(task, result.run_dir):
+        click.echo(line)
 
 
 COMMANDS = (demo_cmd,)

@@ -96,3 +96,9 @@ def reads_datasets(command):
 
     return recovered_first
 
+
+def verbose_option():
+    return click.option(
+        "--verbose", "-v", is_flag=True,
+        help="Stream LLaMA-Factory's whole output instead of the progress line (it is saved to the run's log either way).",
+    )

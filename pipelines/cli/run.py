@@ -14,10 +14,13 @@ from pipelines.cli.options import (
     reads_datasets,
     set_option,
     task_option,
+    verbose_option,
 )
 from pipelines.core.errors import DomaintuneError
 from pipelines.core.layout import VARIANTS, RunLayout
 from pipelines.core.models import hub_of, resolve_base, resolve_model
+from pipelines.core.paths import relative
+from pipelines.core.progress import step
 
 allow_changed_data_option = click.option(
     "--allow-changed-data", is_flag=True, help="Go on although the datasets were rebuilt since the run trained (the report says so)."
@@ -58,28 +61,35 @@ def latest_adapter(task, otherwise: str) -> Path:
 @click.option("--ray", is_flag=True, help="Launch through LLaMA-Factory's Ray path instead of torchrun.")
 @click.option("--resume", "resume_run", type=click.Path(path_type=Path, file_okay=False, exists=True), help="An interrupted run folder to continue from its last checkpoint.")
 @click.option("--allow-changed-data", is_flag=True, help="With --resume: continue although the datasets were rebuilt since.")
+@click.option("--report-to", multiple=True, type=click.Choice(["tensorboard", "wandb", "mlflow"]),
+              help="Also log to an experiment tracker (repeatable); TensorBoard's files go to <run>/tensorboard/.")
 @hub_option()
 @no_download_option()
 @set_option("max_steps=10")
+@verbose_option()
 @reads_datasets
-def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, hub, no_download, overrides):
-    """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder.
+def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, report_to, hub, no_download, overrides, verbose):
+    """Train a LoRA adapter with llamafactory-cli in a new runs/<task>-<gpu>-<time>/ folder, showing one progress
+    line (step, epoch, loss, learning rate, speed, ETA, validation loss); the full log is <run>/train.log.
 
     A model not in models/ yet is downloaded first (ModelScope unless --hub says otherwise); offline, the command
     stops at once and says how to copy the model in. The expected training time is printed before training starts.
     Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT on each node.
     Example: domaintune train --task telecom --gpu 4090
+    With TensorBoard: domaintune train --task telecom --gpu 4090 --report-to tensorboard
     After Ctrl-C: domaintune train --task telecom --resume runs/telecom-4090-20250101-120000
     """
     from pipelines.run.train import resume, train
 
     if resume_run is not None:
-        run = resume(task, RunLayout(resume_run), overrides, allow_changed_data)
+        if report_to:
+            raise click.UsageError("--report-to is set when a run starts; --resume keeps the run's own trackers")
+        run = resume(task, RunLayout(resume_run), overrides, allow_changed_data, notify=note_departure, verbose=verbose)
     elif tier is None:
         raise click.UsageError("--gpu is required (except with --resume, which keeps the run's own)")
     else:
         weights = resolve_model(task, model, hub, not no_download, on_listing=announce_download)
-        run = train(task, tier, weights, ray, overrides, notify=note_departure, inform=inform)
+        run = train(task, tier, weights, ray, overrides, notify=note_departure, inform=inform, report_to=report_to, verbose=verbose)
     click.echo(f"adapter: {run.adapter}")
 
 
@@ -96,9 +106,10 @@ def train_cmd(task, tier, model, ray, resume_run, allow_changed_data, hub, no_do
 @hub_option()
 @no_download_option()
 @set_option("max_new_tokens=32")
+@verbose_option()
 @reads_datasets
 def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, endpoint_model, endpoint_api_key_env, request_timeout,
-                endpoint_api, concurrency, output, allow_changed_data, hub, no_download, overrides):
+                endpoint_api, concurrency, output, allow_changed_data, hub, no_download, overrides, verbose):
     """Generate validation predictions for the adapter and the base model (LLaMA-Factory + HF generate, or vLLM).
 
     Example: domaintune predict --task telecom --adapter runs/telecom-4090-20250101-120000/adapter
@@ -128,7 +139,7 @@ def predict_cmd(task, adapter, base_only, skip_base, model, engine, endpoint, en
         click.echo(f"{variant}: {path}")
         return
     variants = ("base",) if base_only else ("adapter",) if skip_base else VARIANTS
-    outputs = predict(task, adapter, variants, model, overrides, engine=engine or "auto", concurrency=concurrency, notify=inform)
+    outputs = predict(task, adapter, variants, model, overrides, engine=engine or "auto", concurrency=concurrency, notify=inform, verbose=verbose)
     for variant, path in outputs.items():
         click.echo(f"{variant}: {path}")
 
@@ -207,7 +218,7 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
     """
     from evaluators.judge.client import JudgeConfig
     from evaluators.report import evaluate
-    from evaluators.reporting.terminal import print_report
+    from evaluators.reporting.terminal import load_summary, print_report, scored
 
     if bool(judge_base_url) != bool(judge_model):
         raise click.UsageError("--judge-base-url and --judge-model go together")
@@ -223,8 +234,10 @@ def eval_cmd(task, predictions, output, eval_sets, time_tolerance, judge_base_ur
         if predictions is None:
             raise DomaintuneError(f"no predictions of {task.name} found; run `domaintune predict --task {task.name}` first")
     overrides = {**eval_sets, **({"time_tolerance_s": time_tolerance} if time_tolerance is not None else {}), **({"judge": given} if given else {})}
-    report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides,
-                      notify=lambda note: click.echo(f"Warning: {note}", err=True))
+    with step(f"eval: scoring {relative(predictions)}") as done:
+        report = evaluate(task, predictions, output, judge, allow_changed_data, eval_overrides=overrides,
+                          notify=lambda note: click.echo(f"Warning: {note}", err=True))
+        done.detail = scored(load_summary(report))
     print_report(report, f"{task.name}: headline metrics")
     click.echo(f"report: {report}")
     if judge is not None:
@@ -248,7 +261,8 @@ def check_judge(report: Path) -> None:
 @click.option("--force", is_flag=True, help="Write into OUTPUT although it holds files (those of the same name are replaced).")
 @hub_option()
 @no_download_option()
-def export_cmd(adapter, output, force, hub, no_download):
+@verbose_option()
+def export_cmd(adapter, output, force, hub, no_download, verbose):
     """Merge a LoRA adapter into its base model with llamafactory-cli export.
 
     Example: domaintune export --adapter runs/<run>/adapter -o exports/telecom
@@ -258,7 +272,7 @@ def export_cmd(adapter, output, force, hub, no_download):
 
     check_output(adapter, output, force)  # before a download, not after it
     resolve_base(adapter, hub or DEFAULT_HUB, not no_download)
-    click.echo(export(adapter, output, force))
+    click.echo(export(adapter, output, force, verbose=verbose))
 
 
 @click.command("webui")

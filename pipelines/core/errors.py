@@ -30,8 +30,9 @@ class InvalidRecord(Exception):
 
 
 class Interrupted(DomaintuneError):
-    """We were sent SIGINT/SIGTERM and a child stopped because of it; the CLI exits 128 + signal, like a shell."""
+    """We were sent a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) and passed it to a child, which then exited with
+    `code` (None when unknown); the CLI exits 128 + signal, like a shell."""
 
-    def __init__(self, signum: int, what: str):
-        self.signum = signum
+    def __init__(self, signum: int, what: str, code: int | None = None):
+        self.signum, self.code = signum, code
         super().__init__(f"{what}: stopped by {signal.Signals(signum).name}")

@@ -4,6 +4,7 @@
         train.yaml  versions.json  datasets.json  train.log
         status.json                   {"state": running | interrupted | failed | done, "detail", "updated"}
         train-resume.yaml  train-resume.log   `domaintune train --resume`: the recipe again, from the last checkpoint
+        tensorboard/                  `train --report-to tensorboard`: TensorBoard's event files
         adapter/                      LLaMA-Factory's output_dir: the LoRA adapter (or, after full fine-tuning, the
                                       whole model), trainer_log.jsonl
         predict-<variant>.yaml
@@ -92,6 +93,10 @@ class RunLayout:
         state = self.state()
         if state is not None:
             return self.status if state == "done" else None
+        return self.saved_weights()
+
+    def saved_weights(self) -> Path | None:
+        """What LLaMA-Factory writes last, once training ended: the adapter's (or full model's) config."""
         return next((self.adapter / name for name in FINISHED_MARKERS if (self.adapter / name).exists()), None)
 
     @property
@@ -113,6 +118,10 @@ class RunLayout:
     @property
     def trainer_log(self) -> Path:
         return self.adapter / "trainer_log.jsonl"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
 
     @property
     def serve_recipe(self) -> Path:

@@ -1,14 +1,26 @@
-"""Progress for long loops over user data: bars on a terminal, silent in logs and pipes; and one display of
-phases for a command made of several steps (`Phases`: `domaintune data`), a line per phase off a terminal."""
+"""Progress for people: bars for long loops over user data, and the lines that say what a command is doing.
+
+Progress goes to stderr, so stdout keeps only results (tables, paths) and pipes well. On a terminal it is live;
+off one (CI logs, `| tee`, notebooks) it is plain lines that read the same in a file. A command of one step at a time
+says each with `step` (eval, compare, demo); a command made of many counted phases (`domaintune data`) shows them in
+one `Phases` display, a row per phase on a terminal and a line per phase off one.
+"""
 
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TextIO, TypeVar
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 from tqdm import tqdm
 
@@ -20,6 +32,45 @@ def progress(items: Iterable[T], desc: str, unit: str = "record") -> Iterator[T]
         return _ACTIVE.current.track(items, detail=desc, unit=unit)
     # disable=None turns the bar off when stderr is not a TTY, so CI logs and benchmarks pay nothing for it.
     return tqdm(items, desc=desc, unit=unit, unit_scale=True, disable=None, mininterval=0.5, leave=False)
+
+
+def status_console() -> Console:
+    """Where progress and phase lines go: stderr, live when it is a terminal."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def duration(seconds: float) -> str:
+    """`4.2 s` under a minute, `3 min 05 s` above: what a person reads at a glance."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s"
+
+
+@dataclass
+class Step:
+    title: str
+    detail: str = ""  # what the phase counted, said when it ends ("15 rows scored")
+    started: float = field(default_factory=time.perf_counter)
+    ended: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.ended or time.perf_counter()) - self.started
+
+
+@contextmanager
+def step(title: str, console: Console | None = None) -> Iterator[Step]:
+    """One step of a command: `title: detail (time)` when it ends (set `detail` inside); on a terminal also
+    `title …` when it starts, so a long step is not silent. A step that fails says nothing: its error does."""
+    out = console or status_console()
+    current = Step(title)
+    if out.is_terminal:
+        out.print(Text(f"{title} …"), soft_wrap=True)
+    yield current
+    current.ended = time.perf_counter()
+    done = Text("✓ ", style="green") if out.is_terminal else Text()
+    out.print(done.append(f"{title}: {current.detail + ' ' if current.detail else ''}({duration(current.seconds)})"), soft_wrap=True)
 
 
 class Phase:
@@ -57,7 +108,7 @@ class Phase:
             self.phases.live.stop_task(self.task)
         elif not (self.phases.quiet or stopped):  # off a terminal the error that stopped a phase is its one line
             rate = f" ({self.count / seconds:,.0f}/s)" if seconds > 0 and self.count else ""
-            self.phases.echo(f"{self.phases.title}: {self.name}: {self.count:,} {self.unit}{'s' * (self.count != 1)} in {seconds:.1f} s{rate}")
+            self.phases.echo(f"{self.phases.title}: {self.name}: {self.count:,} {self.unit}{'s' * (self.count != 1)} in {duration(seconds)}{rate}")
 
 
 class Phases:

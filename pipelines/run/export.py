@@ -32,7 +32,7 @@ def check_output(adapter: Path, out_dir: Path, force: bool = False) -> None:
         raise DomaintuneError(f"{out_dir}: not empty ({shown}); export into a new or empty folder, or pass --force to write over its files")
 
 
-def export(adapter: Path, out_dir: Path, force: bool = False) -> Path:
+def export(adapter: Path, out_dir: Path, force: bool = False, verbose: bool = False) -> Path:
     """Merge `adapter` into its base model in `out_dir`, which must be new or empty unless `force`."""
     check_output(adapter, out_dir, force)
     config = {
@@ -49,5 +49,5 @@ def export(adapter: Path, out_dir: Path, force: bool = False) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "export.yaml"
     write_text(config_path, yaml.safe_dump(config, sort_keys=False))
-    run_llamafactory("export", config_path, out_dir / "export.log")
+    run_llamafactory("export", config_path, out_dir / "export.log", verbose=verbose)
     return out_dir

@@ -113,9 +113,11 @@ def predict(
     engine: str = "hf",
     concurrency: int | None = None,
     notify: Callable[[str], None] | None = None,
+    verbose: bool = False,
 ) -> dict[str, Path]:
     """Generate predictions for each variant with `engine` (auto, hf or vllm: pipelines/run/vllm.py choose_engine;
-    `notify` hears why auto is hf); returns variant -> generated_predictions.jsonl."""
+    `notify` hears why auto is hf); returns variant -> generated_predictions.jsonl. With hf, progress is shown per
+    variant; `verbose` streams LLaMA-Factory's output instead, `quiet` shows neither."""
     source = source_of(task, adapter, variants, model)
     engine, why = choose_engine(engine)
     if why and notify:
@@ -127,7 +129,7 @@ def predict(
     run, outputs = source.run, {}
     for variant in variants:
         config = variant_recipe(task, source, variant, run.predict_dir(variant), datasets, overrides).write(run.predict_recipe(variant))
-        run_llamafactory("train", config, run.predict_log(variant), quiet=quiet)
+        run_llamafactory("train", config, run.predict_log(variant), quiet=quiet, verbose=verbose, title=f"predict {variant}")
         write_json(run.segments(variant), parts)
         outputs[variant] = run.predictions(variant)
     return outputs

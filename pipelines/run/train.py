@@ -1,7 +1,8 @@
 """`domaintune train`: write the recipe into a new run folder (pipelines/core/layout.py) with provenance,
 then run LLaMA-Factory on it; `train --resume RUN` continues an interrupted run from its last checkpoint.
 
-The run's status.json follows it: running, then done, failed or interrupted (Ctrl-C / SIGTERM). Before training
+The run's status.json follows it: running, then done, failed or interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT),
+as the child ended: one that saved its weights and exited 0 although a signal came is done. Before training
 starts, `inform` hears the expected training time; after LLaMA-Factory's second trainer_log.jsonl entry, the
 measured tokens/s and the time left (pipelines/planning/eta.py). versions.json records the packages and which
 weights were trained (hub, revision, files digest: pipelines/core/models.py).
@@ -31,6 +32,12 @@ from pipelines.data.fingerprint import check_unchanged, dataset_hashes
 from pipelines.planning.eta import LogPoint, TrainingTime, corrected_eta
 from pipelines.planning.recipe import training_recipe
 from pipelines.run.launch import DISTRIBUTED_ENV, run_llamafactory
+from pipelines.run.tracking import (
+    check_trackers,
+    trackers_of,
+    tracking_args,
+    tracking_env,
+)
 
 TRACKED_PACKAGES = ("llamafactory", "torch", "transformers", "peft", "trl", "datasets", "accelerate", "deepspeed", "bitsandbytes")
 
@@ -83,11 +90,16 @@ def train(
     quiet: bool = False,
     notify: Callable[[str], None] = lambda note: None,
     inform: Callable[[str], None] | None = None,
+    report_to: tuple[str, ...] = (),
+    verbose: bool = False,
 ) -> RunLayout:
     """Train the task on the tier in a new run folder. `overrides` are LLaMA-Factory keys set last; `notify` hears,
     before training starts, where the recipe leaves the task's settings to fit the tier (a lower LoRA rank, ...);
-    `inform` the expected training time, then the time left as measured."""
+    `inform` the expected training time, then the time left as measured. `report_to` names experiment trackers
+    (pipelines/run/tracking.py); `verbose` streams LLaMA-Factory's output instead of the progress line, `quiet`
+    shows neither."""
     check_machine(tier, ray)
+    check_trackers(list(report_to))
     datasets = dataset_hashes([task.dataset_name("train"), task.dataset_name("val")])
     run = RunLayout.new(task.name, tier.name)
     recipe = training_recipe(task, tier, model, output_dir=run.adapter)
@@ -96,6 +108,7 @@ def train(
     if ray:
         # LLaMA-Factory's Ray path starts one worker per device of every node Ray can see.
         recipe.sections["train"]["ray_num_workers"] = tier.devices * int(os.environ.get("NNODES", "1"))
+    recipe.sections["output"].update(tracking_args(run, list(report_to)))
     recipe.override(overrides)
     timing = recipe.training_time.limited(recipe.args.get("max_steps"))
     recipe_file = recipe.write(run.train_recipe)
@@ -103,8 +116,9 @@ def train(
     write_json(run.datasets, datasets)
     for line in timing.lines() if inform else ():
         inform(line)
-    with tracked(run), measured_speed(run.trainer_log, timing, inform):
-        run_llamafactory("train", recipe_file, run.train_log, launch_env(recipe.deepspeed is not None, ray), quiet)
+    env = {**launch_env(recipe.deepspeed is not None, ray), **tracking_env(run, list(report_to))}
+    with tracked(run, notify), measured_speed(run.trainer_log, timing, inform):
+        run_llamafactory("train", recipe_file, run.train_log, env, quiet, verbose=verbose)
     return run
 
 
@@ -155,12 +169,23 @@ def write_status(run: RunLayout, state: str, detail: str = "") -> None:
 
 
 @contextmanager
-def tracked(run: RunLayout) -> Iterator[None]:
-    """status.json says `running` while the block runs, then `done`, `interrupted` or `failed` (with the reason)."""
+def tracked(run: RunLayout, notify: Callable[[str], None] = lambda note: None) -> Iterator[None]:
+    """status.json says `running` while the block runs, then `done`, `interrupted` or `failed` (with the reason).
+
+    A signal that came while the trainer was finishing does not undo its work: a child that exited 0 with its
+    weights saved is `done`, and the block ends normally (with a note) instead of raising.
+    """
     write_status(run, "running")
     try:
         yield
-    except (Interrupted, KeyboardInterrupt) as exc:
+    except Interrupted as exc:
+        if exc.code == 0 and run.saved_weights():
+            write_status(run, "done", f"finished and saved although {exc} came")
+            notify(f"{exc}, but training had finished and saved {relative(run.saved_weights())}: the run is done")
+            return
+        write_status(run, "interrupted", str(exc))
+        raise
+    except KeyboardInterrupt as exc:
         write_status(run, "interrupted", str(exc) or "interrupted")
         raise
     except BaseException as exc:
@@ -176,7 +201,15 @@ def last_checkpoint(run: RunLayout) -> Path | None:
     return max(complete, key=lambda p: int(p.name.partition("-")[2]), default=None)
 
 
-def resume(task: Task, run: RunLayout, overrides: dict | None = None, allow_changed_data: bool = False, quiet: bool = False) -> RunLayout:
+def resume(
+    task: Task,
+    run: RunLayout,
+    overrides: dict | None = None,
+    allow_changed_data: bool = False,
+    quiet: bool = False,
+    notify: Callable[[str], None] = lambda note: None,
+    verbose: bool = False,
+) -> RunLayout:
     """Continue an interrupted or failed run from its last checkpoint, with LLaMA-Factory's resume_from_checkpoint.
 
     `overrides` (LLaMA-Factory keys) are set on the run's own recipe, e.g. a larger max_steps.
@@ -202,9 +235,9 @@ def resume(task: Task, run: RunLayout, overrides: dict | None = None, allow_chan
     recipe["resume_from_checkpoint"] = relative(checkpoint)
     header = f"# {relative(run.train_recipe)} resumed from {relative(checkpoint)}\n# Run:  domaintune train --task {task.name} --resume {relative(run.root)}\n"
     write_text(run.resume_recipe, header + yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True))
-    env = launch_env("deepspeed" in recipe, "ray_num_workers" in recipe)
-    with tracked(run):
-        run_llamafactory("train", run.resume_recipe, run.resume_log, env, quiet)
+    env = {**launch_env("deepspeed" in recipe, "ray_num_workers" in recipe), **tracking_env(run, trackers_of(recipe))}
+    with tracked(run, notify):
+        run_llamafactory("train", run.resume_recipe, run.resume_log, env, quiet, verbose=verbose)
     return run
 
 

@@ -37,7 +37,8 @@ def test_a_judge_answering_html_leaves_a_report_and_is_asked_again(predictions, 
     fake_judge.default = "html"
     first = run_eval(predictions, fake_judge)
     assert first.exit_code == 1, first.output
-    assert first.stderr.strip() == ("Error: judge: every call failed (HTTP 200 with an HTML page, not a chat completion); "
+    # stderr: the eval's progress line, then the error.
+    assert first.stderr.strip().splitlines()[-1] == ("Error: judge: every call failed (HTTP 200 with an HTML page, not a chat completion); "
                                     "the report is written without its scores")
     sets = judge_metrics(predictions)["sets"]
     assert [(s["items"], s["scored"], s["call_failures"]) for s in sets.values()] == [(ITEMS, 0, ITEMS), (ITEMS, 0, ITEMS)]
@@ -84,9 +85,10 @@ def test_the_table_shows_means_failures_and_the_correlation():
     judge = {"model": "m", "sets": {"data_quality (records)": summary},
              "pearson": {"between": ["data_quality", "model_performance (adapter)"], "r": 0.9561, "pairs": 3},
              "endpoint": {"response_format": "dropped: it refused it"}}
-    table = judge_table(judge)
-    assert [c.header for c in table.columns] == ["judged set", "scored", "parse fail", "call fail", "mean", "mean per dimension"]
-    assert [next(iter(c.cells)) for c in table.columns] == ["data_quality (records)", "3/4", "1", "0", "5.67", "accuracy=7.50  format=–"]
+    title, header, rows = judge_table(judge)
+    assert title == "LLM judge: m"
+    assert header == ["judged set", "scored", "parse fail", "call fail", "mean", "mean per dimension"]
+    assert rows == [["data_quality (records)", "3/4", "1", "0", "5.67", "accuracy=7.50  format=–"]]
     assert judge_lines(judge) == ["Pearson r (data_quality and model_performance (adapter)): 0.956 over 3 items",
                                   "1 × parse: empty answer", "response_format dropped: it refused it"]
 

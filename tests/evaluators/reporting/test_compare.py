@@ -67,3 +67,18 @@ def test_compare_needs_two_run_folders(runs, tmp_path):
         compare(runs[:1], tmp_path / "out")
     with pytest.raises(DomaintuneError, match="not a run folder"):
         compare([runs[0], tmp_path], tmp_path / "out")
+
+
+def test_the_compare_command_prints_its_tables_whole(runs, tmp_path):
+    from click.testing import CliRunner
+
+    from pipelines.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["compare", *map(str, runs), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # Off a terminal: a line for the phase, then each table as Markdown, the same rows as compare.md.
+    assert lines[0].startswith("comparing 2 runs: 2 settings differ (")
+    assert "| telecom-cpu-a | adapter | 2 | 0.5000 [0.0000, 1.0000] |" in result.output
+    assert f"| {DIFFERS} | lora_rank | 8 | 16 |" in lines and "Settings (2 differ, marked ≠)" in lines
+    assert lines[-1] == f"html: {tmp_path / 'out' / 'compare.html'}"

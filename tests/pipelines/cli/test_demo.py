@@ -1,22 +1,59 @@
-"""`domaintune demo` end to end on the tiny model: the adapter measurably beats the base, and the run's report.html
-opens in a real headless Chromium with the network off and shows the numbers of metrics.json."""
+"""`domaintune demo` end to end on the tiny model: it tells its story in at most 150 lines, the adapter measurably
+beats the base, and the run's report.html opens in a real headless Chromium with the network off and shows the
+numbers of metrics.json."""
 
 import json
 import os
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 
-from pipelines.cli.demo import demo
-from pipelines.core.tasks import load_task
+from evaluators.reporting.summary import cell
+from pipelines.cli.main import cli
+from pipelines.core.layout import RunLayout
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def demo_run():
-    return demo(load_task("telecom"), echo=lambda line: None)
+def demo_output() -> str:
+    """Everything `domaintune demo` prints (stdout and stderr, not a terminal: as `make demo | tee` sees it)."""
+    result = CliRunner().invoke(cli, ["demo", "--task", "telecom"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_output):
+    report = Path(next(line for line in demo_output.splitlines() if line.startswith("report: ")).removeprefix("report: "))
+    return SimpleNamespace(report=report, run=RunLayout(report.parents[1]))
+
+
+def test_demo_tells_its_story_in_at_most_150_lines(demo_output, demo_run):
+    lines = demo_output.splitlines()
+    assert len(lines) <= 150, demo_output
+    assert lines[0] == "domaintune demo: telecom end to end on the tiny model and the CPU, in 4 steps:"
+    for i, step in enumerate(("data", "train", "predict", "eval"), 1):
+        assert sum(line.startswith(f"[{i}/4] {step}: ") for line in lines) == 1, step
+    # Training progress: one line per logged step, its numbers those of LLaMA-Factory's trainer_log.jsonl.
+    log = [json.loads(line) for line in demo_run.run.trainer_log.read_text(encoding="utf-8").splitlines()]
+    steps, evals = [r for r in log if "loss" in r], [r for r in log if "eval_loss" in r]
+    shown = [line for line in lines if line.startswith("train: step ")]
+    assert len(shown) == len(steps) + len(evals)
+    last = steps[-1]
+    assert f"train: step {last['current_steps']}/{last['total_steps']}  epoch {last['epoch']:.2f}  loss {last['loss']:.4f}  lr {last['lr']:.2e}  " in demo_output
+    assert f"train: step {evals[-1]['current_steps']}/{last['total_steps']}  val loss {evals[-1]['eval_loss']:.4f} (epoch {evals[-1]['epoch']:.2f})" in lines
+    # None of LLaMA-Factory's own log reached the terminal; it is all in the run's log files.
+    assert "[INFO|" not in demo_output and "***** train metrics *****" in demo_run.run.train_log.read_text(encoding="utf-8")
+    # Then the headline table, whole (Markdown off a terminal), the report's path and what to run next.
+    summary = summary_of(demo_run)
+    adapter = next(row for row in summary["rows"] if row["name"] == "adapter")
+    assert f"| adapter | {adapter['n']} | " + " | ".join(cell(adapter, m) for m in summary["metrics"]) + " |" in lines
+    assert lines[lines.index("Next:") - 1] == f"report: {demo_run.report}"
+    assert lines[-1].startswith("  domaintune serve --task telecom")
 
 
 def summary_of(result) -> dict:

@@ -1,12 +1,18 @@
 """`domaintune eval`: the headline table in the terminal, and eval options overridden for one eval."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from evaluators.reporting.summary import cell
 from pipelines.cli.main import cli
+from pipelines.core.paths import REPO_ROOT
 from pipelines.data.dataset_info import entry_for, register
 
 
@@ -71,3 +77,20 @@ def test_predictions_with_raw_line_separators_inside_strings_are_scored(predicti
     assert result.exit_code == 0, result.output
     metrics = metrics_of(predictions)["adapter"]
     assert metrics["counts"]["exact"] == 2 and "0.3500" in result.output  # as scored by hand without the separators
+
+
+def test_an_eval_piped_to_a_file_shows_every_interval_whole(predictions, tmp_path):
+    # Issue 24: piped, the headline table used to be cut ("0.1234 [0.10…", the n column shrunk to nothing).
+    out = tmp_path / "eval.txt"
+    with open(out, "w", encoding="utf-8") as file:
+        subprocess.run([str(Path(sys.executable).with_name("domaintune")), "eval", "--task", "behavior", "--predictions", str(predictions)],
+                       cwd=REPO_ROOT, stdout=file, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "40"}, check=True)
+    text = out.read_text(encoding="utf-8")
+    summary = json.loads((predictions.parent / "eval/summary.json").read_text(encoding="utf-8"))
+    rows = [row for row in summary["rows"] if row["intervals"]]
+    assert rows and "…" not in text
+    for row in summary["rows"]:
+        # The Markdown row of report.md: the label, n, then each metric's value with its interval, whole.
+        n = row["n"] if row["n"] is not None else "–"
+        assert f"| {row['name'] if row['kind'] == 'model' else 'baseline: ' + row['name']} | {n} | " + " | ".join(cell(row, m) for m in summary["metrics"]) + " |" in text
+    assert text.strip().splitlines()[-1] == f"report: {predictions.parent / 'eval/report.md'}"

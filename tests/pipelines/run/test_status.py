@@ -2,6 +2,12 @@
 continues from the last checkpoint; a run's datasets must still be the ones it trained on (issue 8 cases 4, 5)."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 import yaml
@@ -10,7 +16,7 @@ from pipelines.core.errors import DomaintuneError, Interrupted
 from pipelines.core.gpus import get_tier
 from pipelines.core.layout import RunLayout
 from pipelines.core.models import ModelChoice
-from pipelines.core.paths import runs_dir
+from pipelines.core.paths import REPO_ROOT, runs_dir
 from pipelines.core.tasks import load_task
 from pipelines.data.build import build_task
 from pipelines.run import train as train_module
@@ -29,7 +35,7 @@ def launched(monkeypatch):
     """What would have run: (verb, recipe, log); `outcome` set to an exception makes the launch raise it."""
     calls, outcome = [], {}
 
-    def fake(verb, config, log_path, env=None, quiet=False):
+    def fake(verb, config, log_path, env=None, quiet=False, verbose=False):
         calls.append((verb, config, log_path))
         if "error" in outcome:
             raise outcome["error"]
@@ -148,3 +154,53 @@ def test_resume_refuses_a_run_of_another_task(workspace, launched):
     assert result.exit_code == 1
     assert result.output == f"Error: {run.root}: a run of task telecom (it trains on telecom_train), not of restaurant; resume it with --task telecom\n"
     assert len(calls) == launches and state(run) == "interrupted" and not run.resume_recipe.exists()
+
+
+# A stand-in `llamafactory-cli train CONFIG` that, on SIGINT, finishes: saves the adapter's config (when SAVES is
+# set) into the recipe's output_dir and exits 0, as a trainer that ignores Ctrl-C and runs to its end would.
+FINISHING_TRAINER = """
+import json, os, signal, sys, time
+import yaml
+out = yaml.safe_load(open(sys.argv[2]))["output_dir"]
+def finish(signum, frame):
+    if os.environ.get("SAVES"):
+        json.dump({"base_model_name_or_path": "tiny"}, open(os.path.join(out, "adapter_config.json"), "w"))
+    sys.exit(0)
+signal.signal(signal.SIGINT, finish)
+os.makedirs(out, exist_ok=True)
+open(os.path.join(out, "started"), "w").close()
+while True:
+    time.sleep(0.1)
+"""
+
+
+@pytest.mark.parametrize("saves, exit_code, expected", [(True, 0, "done"), (False, 130, "interrupted")])
+def test_status_follows_what_the_child_did_after_a_signal(workspace, tmp_path, saves, exit_code, expected):
+    # Issue 20 case 1: a child that finished and saved its adapter after SIGINT used to leave the run `interrupted`.
+    fake = tmp_path / "llamafactory-cli"
+    fake.write_text(f"#!{sys.executable}\n{FINISHING_TRAINER}", encoding="utf-8")
+    fake.chmod(0o755)
+    driver = textwrap.dedent(
+        f"""
+        import pipelines.run.launch as launch
+        launch.llamafactory_cli = lambda: {str(fake)!r}
+        from pipelines.cli.main import cli
+        cli(["train", "--task", "telecom", "--gpu", "cpu", "--model", "tiny"], prog_name="domaintune")
+        """
+    )
+    env = {**os.environ, **({"SAVES": "1"} if saves else {})}
+    parent = subprocess.Popen([sys.executable, "-c", driver], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((workspace / "runs").glob("*/adapter/started")):
+        assert parent.poll() is None and time.monotonic() < deadline, parent.communicate()
+        time.sleep(0.1)
+    parent.send_signal(signal.SIGINT)
+    out, err = parent.communicate(timeout=60)
+    (run,) = map(RunLayout, (workspace / "runs").iterdir())
+    assert parent.returncode == exit_code, err
+    assert state(run) == expected
+    if saves:
+        assert out.strip().endswith(f"adapter: {run.adapter}")
+        assert "Note: llamafactory-cli train: stopped by SIGINT, but training had finished and saved" in err
+    else:
+        assert "Stopped: " in err and "stopped by SIGINT" in err

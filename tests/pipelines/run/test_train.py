@@ -105,7 +105,7 @@ def test_train_tells_the_departures_from_the_task_before_launching(monkeypatch, 
     monkeypatch.setattr(train_module, "check_machine", lambda tier, ray: None)  # no 8 GB CUDA card here
     monkeypatch.setattr(train_module, "dataset_hashes", lambda names: {})
 
-    def launch(command, recipe_file, *args):
+    def launch(command, recipe_file, *args, **kwargs):
         heard.append(("launch", yaml.safe_load(recipe_file.read_text(encoding="utf-8"))["lora_rank"]))
         raise RuntimeError("not training here")
 
@@ -126,7 +126,7 @@ def test_train_says_the_expected_time_then_the_measured_one_and_records_the_weig
     monkeypatch.setattr(train_module, "check_machine", lambda tier, ray: None)  # no CUDA card here
     monkeypatch.setattr(train_module, "dataset_hashes", lambda names: {})
 
-    def launch(command, recipe_file, log_path, *args):
+    def launch(command, recipe_file, log_path, *args, **kwargs):
         # What LLaMA-Factory's LogCallback writes: 5 steps after 30 s (start-up included), 10 after 40 s.
         run_dir = recipe_file.parent
         (run_dir / "adapter").mkdir()
