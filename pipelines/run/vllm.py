@@ -31,7 +31,7 @@ from pipelines.core.atomic import write_text
 from pipelines.core.errors import DomaintuneError, Interrupted
 from pipelines.core.layout import RunLayout
 from pipelines.planning.recipe import ChatFormat
-from pipelines.run.launch import spawn_group, stop_group
+from pipelines.run.launch import FORWARDED_SIGNALS, spawn_group, stop_group
 from pipelines.run.rendering import chat_template
 
 ENGINES = ("auto", "hf", "vllm")
@@ -145,22 +145,24 @@ def wait_ready(process: subprocess.Popen, server: VllmServer, log: Path, startup
 @contextmanager
 def running(server: VllmServer, log: Path, startup_s: float = STARTUP_S) -> Iterator[VllmServer]:
     """The vLLM server, up and answering, for the duration of the block; stopped (its whole group) on the way out,
-    after Ctrl-C and SIGTERM too."""
+    after Ctrl-C, SIGTERM, SIGHUP (a closed terminal) and SIGQUIT too."""
     log.parent.mkdir(parents=True, exist_ok=True)
     main_thread = threading.current_thread() is threading.main_thread()
+    # Ctrl-C is already a KeyboardInterrupt; the others' default would end us at once and leave the server running.
+    stopping = [signum for signum in FORWARDED_SIGNALS if signum != signal.SIGINT] if main_thread else []
     with open(log, "w", encoding="utf-8") as out:
         process = spawn_group(vllm_command(server), stdout=out, stderr=subprocess.STDOUT)
-        previous = signal.getsignal(signal.SIGTERM) if main_thread else None
+        previous = {signum: signal.getsignal(signum) for signum in stopping}
 
         def terminated(signum, _frame):
             raise Interrupted(signum, "vllm")
 
-        if main_thread:  # the default SIGTERM would end us at once and leave the server running
-            signal.signal(signal.SIGTERM, terminated)
+        for signum in stopping:
+            signal.signal(signum, terminated)
         try:
             wait_ready(process, server, log, startup_s)
             yield server
         finally:
             stop_group(process, grace_s=30.0)
-            if main_thread:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

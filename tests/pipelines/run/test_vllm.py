@@ -3,15 +3,18 @@ choice, and `predict --engine vllm` start to stop with a stand-in server process
 a script) in vLLM's place: its own process group, the real openai client, both variants through one server."""
 
 import json
+import os
+import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from pipelines.cli.main import cli
-from pipelines.core.errors import DomaintuneError
+from pipelines.core.errors import DomaintuneError, Interrupted
 from pipelines.core.models import resolve_model
 from pipelines.core.paths import REPO_ROOT, runs_dir
 from pipelines.core.tasks import load_task
@@ -130,3 +133,21 @@ def test_predict_engine_vllm_starts_one_server_for_both_variants_and_stops_it(lo
         assert len((folder / "generated_predictions.jsonl").read_text(encoding="utf-8").splitlines()) == 4
     with socket.socket() as s:  # the server's whole group was stopped on the way out
         assert s.connect_ex(("127.0.0.1", server.port)) != 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT])
+def test_a_signal_while_the_server_runs_stops_its_whole_group(tmp_path, monkeypatch, signum):
+    # A closed terminal (SIGHUP) or SIGQUIT used to end us at their default and leave vLLM running on its port.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = vllm.VllmServer(model="m", name="telecom", chat_template=tmp_path / "t.jinja", port=port)
+    monkeypatch.setattr(vllm, "vllm_command", lambda server: [sys.executable, str(STAND_IN), server.name, str(server.port)])
+    before = signal.getsignal(signum)
+    with pytest.raises(Interrupted) as stopped, vllm.running(server, tmp_path / "vllm.log", startup_s=60):
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # the handler raises at once; this is only reached if the signal was not caught
+    assert stopped.value.signum == signum
+    assert signal.getsignal(signum) == before  # our handler is gone with the server
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
