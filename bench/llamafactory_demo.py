@@ -43,19 +43,22 @@ def compare_statistics(lf_data: Path, name: str, template: str) -> dict:
             "p50": (ours.p50, sorted(theirs)[len(theirs) // 2]), "max": (ours.max, max(theirs))}
 
 
-def tabular_copy(records: list[dict], path: Path) -> Path:
+def tabular_copy(records: list[dict], path: Path, arrow_format: str = "stream") -> Path:
+    """`records` written to `path` in the type its suffix names (.csv, .parquet, .arrow in Arrow's "stream" format,
+    which `datasets` saves, or its "file" format), with pyarrow as `datasets` and pandas users write them."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
-    keys = list(dict.fromkeys(key for record in records for key in record))
+    keys = list(dict.fromkeys(key for record in records for key in record))  # from_pylist reads only the first's
     table = pa.table({key: [record.get(key) for record in records] for key in keys})
     if path.suffix == ".parquet":
         pq.write_table(table, path)
     elif path.suffix == ".csv":
         pa_csv.write_csv(table, path)
     else:
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        new_writer = pa.ipc.new_stream if arrow_format == "stream" else pa.ipc.new_file
+        with pa.OSFile(str(path), "wb") as sink, new_writer(sink, table.schema) as writer:
             writer.write_table(table)
     return path
 

@@ -85,9 +85,10 @@ class Lengths:
 
     def pack_len_for(self, samples: float) -> int:
         """The packed row length whose rows hold nearest `samples` samples: from the longest sample of training or
-        validation (nothing more is truncated) to cutoff_len, and one less than a multiple of 8, so a row of
-        pack_len + 1 needs no padding."""
-        shortest = padded(max(self.longest, self.keep_whole) + 1) - 1
+        validation (nothing more is truncated) to cutoff_len, in multiples of 8 like the cutoff_len LLaMA-Factory's
+        examples use. Not one less (which would spare the collator's padding of the pack_len + 1 row): LLaMA-Factory
+        0.9.5's neat packing then fails in the first step (position ids one short of the row)."""
+        shortest = padded(max(self.longest, self.keep_whole))
         lengths = sorted({*range(shortest, self.cutoff_len, PAD_MULTIPLE), self.cutoff_len})
         # Rows hold more samples as they grow: the first length that holds `samples` or more, or the one before it.
         index = bisect.bisect_left(lengths, samples, key=self.samples_per_packed_row)

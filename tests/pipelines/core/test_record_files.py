@@ -2,11 +2,9 @@
 
 import json
 
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 import pytest
 
+from bench.llamafactory_demo import tabular_copy
 from pipelines.core.errors import RecordError
 from pipelines.core.record_files import iter_records
 
@@ -18,19 +16,7 @@ RECORDS = [
 
 
 def write_copy(records: list[dict], path):
-    """`path` in the format of its suffix, written with pyarrow as `datasets` and pandas users write them."""
-    keys = list(dict.fromkeys(key for record in records for key in record))  # from_pylist reads only the first's
-    table = pa.table({key: [record.get(key) for record in records] for key in keys})
-    if path.suffix == ".parquet":
-        pq.write_table(table, path)
-    elif path.suffix == ".csv":
-        pa_csv.write_csv(table, path)
-    else:
-        with pa.OSFile(str(path), "wb") as sink:
-            writer = (pa.ipc.new_stream if path.stem == "stream" else pa.ipc.new_file)(sink, table.schema)
-            writer.write_table(table)
-            writer.close()
-    return path
+    return tabular_copy(records, path, "file" if path.stem == "file" else "stream")
 
 
 def records_of(path):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.llamafactory_demo import tabular_copy
 from pipelines.core.errors import DomaintuneError, RecordError
 from pipelines.core.tasks import load_task
 from pipelines.data.build import build_task
@@ -230,23 +231,6 @@ def test_summary_names_the_first_ten_skipped_records_with_reasons_and_counts_fie
 
 
 # --- every input LLaMA-Factory reads builds the same datasets ------------------------------------------------
-
-
-def tabular_copy(records: list[dict], path: Path) -> Path:
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
-
-    keys = list(dict.fromkeys(key for record in records for key in record))  # from_pylist reads only the first's
-    table = pa.table({key: [record.get(key) for record in records] for key in keys})
-    if path.suffix == ".parquet":
-        pq.write_table(table, path)
-    elif path.suffix == ".csv":
-        pa_csv.write_csv(table, path)
-    else:
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-    return path
 
 
 def built(task, inputs, dataset_dir) -> dict[str, bytes]:

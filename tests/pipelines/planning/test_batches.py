@@ -31,19 +31,20 @@ def test_greedy_knapsack_fills_rows_like_llamafactory(short, long, per_row):
 
 def test_pack_len_for_holds_the_samples_asked_never_below_the_longest():
     lengths = Lengths(1024, (100,) * 101, 100, "100 each")
-    assert lengths.pack_len_for(8) == 807 and lengths.samples_per_packed_row(807) == 8  # 8 x 100 fit, 9 do not
-    assert lengths.pack_len_for(4) == 407 and lengths.packed_row(407) == 408  # no padding beyond pack_len + 1
-    assert lengths.pack_len_for(0.5) == 103  # one sample per row at least: the longest must fit whole
+    assert lengths.pack_len_for(8) == 800 and lengths.samples_per_packed_row(800) == 8  # 8 x 100 fit, 9 do not
+    assert lengths.pack_len_for(4) == 400 and lengths.packed_row(400) == 408  # the row of 401 padded to 8s
+    assert lengths.pack_len_for(0.5) == 104  # one sample per row at least: the longest must fit whole
     assert lengths.pack_len_for(50) == 1024  # never above the task's cutoff_len
+    assert all(lengths.pack_len_for(n) % 8 == 0 for n in (0.5, 1, 3, 4, 8, 9))  # 8k - 1 fails in LLaMA-Factory
 
 
 def test_a_packed_row_never_cuts_the_longest_validation_sample():
     # Training samples of 100 tokens, one validation sample of 500: LLaMA-Factory cuts both splits at the one
-    # cutoff_len, so the packed row is at least 503 (padded(501) - 1), never the 407 that 4 training samples need.
+    # cutoff_len, so the packed row is at least 504 (500 in multiples of 8), never the 400 that 4 training samples need.
     train = LengthStats("t_train", "qwen", 1024, 100, 100, 100, 100, 100, 100, 100, 0, [100] * 101)
     val = LengthStats("t_val", "qwen", 1024, 10, 10, 140, 100, 100, 500, 500, 0, [100] * 100 + [500])
-    assert Lengths.from_stats(train, 1024).pack_len_for(4) == 407
-    assert Lengths.from_stats(train, 1024, val).pack_len_for(4) == 503
+    assert Lengths.from_stats(train, 1024).pack_len_for(4) == 400
+    assert Lengths.from_stats(train, 1024, val).pack_len_for(4) == 504
     assert Lengths.from_stats(train, 300, val).pack_len_for(4) == 300  # a sample over cutoff_len is cut anyway
 
 

@@ -35,23 +35,23 @@ def test_one_row_per_task_and_tier(rows):
 
 
 def test_telecom_on_a_4090_packs_its_short_samples(rows):
-    # ~100-token samples: about 10 would share each 1032-token row, 20 a step of 2 rows; rows packed to 847 tokens
+    # ~100-token samples: about 10 would share each 1032-token row, 20 a step of 2 rows; rows packed to 848 tokens
     # hold 8, and 2 of them make the effective batch of 16.
     row = rows["telecom", "4090"]
     assert row.model == "Qwen/Qwen2.5-1.5B-Instruct"
     assert (method_cell(row), batch_cell(row), checkpointing_cell(row)) == ("LoRA bf16", "2 × 1, packed", "off")
-    assert (lengths_cell(row), samples_cell(row), row.plan.cutoff_len) == ("848 packed, 8.0/row", "16", 847)
-    assert estimate_cell(row) == "13.6 / 21.6 GB"
+    assert (lengths_cell(row), samples_cell(row), row.plan.cutoff_len) == ("856 packed, 8.0/row", "16", 848)
+    assert estimate_cell(row) == "13.7 / 21.6 GB"
 
 
 def test_behavior_rows_are_planned_for_the_longest_sample(rows):
-    # Unpacked, a row is as long as the longest sample; packed, rows of 967 + 1 tokens (cutoff_len 967, above the
-    # longest sample) hold two samples on average, and 8 of them make the effective batch of 16.
+    # Unpacked, a row is as long as the longest sample; packed, rows of 968 + 1 tokens padded to 976 (cutoff_len 968,
+    # above the longest sample) hold two samples on average, and 8 of them make the effective batch of 16.
     row = rows["behavior", "h100x8"]
     assert (batch_cell(row), lengths_cell(row)) == ("2 × 1 × 8 GPUs", "552 (p50 466)")
     assert row.plan.estimate.seq_len == 552
     row = rows["behavior", "4090"]
-    assert (batch_cell(row), lengths_cell(row), samples_cell(row)) == ("4 × 2, packed", "968 packed, 2.0/row", "16")
+    assert (batch_cell(row), lengths_cell(row), samples_cell(row)) == ("4 × 2, packed", "976 packed, 2.0/row", "16")
 
 
 def test_behavior_fits_a_3080_laptop(rows):
@@ -154,5 +154,5 @@ def test_a_recipe_packed_shorter_writes_that_cutoff_len_and_says_the_samples_per
     dataset_dir().mkdir(parents=True)
     write_stats(dataset_dir(), LengthStats("telecom_train", "qwen", 1024, 1000, 1000, 100, 100, 100, 100, 100, 0, [100] * 101))
     recipe = training_recipe(load_task("telecom"), get_tier("4090"), ModelChoice("Qwen/Qwen2.5-1.5B-Instruct"), tmp_path / "adapter")
-    assert (recipe.args["packing"], recipe.args["cutoff_len"], recipe.sections["dataset"]["cutoff_len"]) == (True, 807, 807)
+    assert (recipe.args["packing"], recipe.args["cutoff_len"], recipe.sections["dataset"]["cutoff_len"]) == (True, 800, 800)
     assert "Samples per optimizer step: about 16 (the task's effective batch: 16)." in recipe.header
