@@ -51,7 +51,7 @@ def test_jsonl_with_raw_line_separators_inside_strings_is_built(tmp_path, monkey
     raw.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     result = CliRunner().invoke(cli, ["data", "--task", "telecom", "--input", str(raw)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("telecom: 5 records read, 0 exact duplicates removed")  # record 0 no longer repeats record 2
+    assert result.stdout.startswith("telecom: 5 records read, 0 exact duplicates removed")  # record 0 no longer repeats record 2
     datasets = tmp_path / "workspace/dataset_info"
     built = [r["output"] for name in ("telecom_train", "telecom_val") for r in json.loads((datasets / f"{name}.json").read_text(encoding="utf-8"))]
     assert records[0]["output"] in built

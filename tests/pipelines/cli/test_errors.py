@@ -20,6 +20,7 @@ from pipelines.core.tasks import load_task_file
 from pipelines.data.build import build_task
 
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
+PHASE_LINE = re.compile(r"\w+: [\w ]+: [\d,]+ \w+ in [\d.]+ s( \([\d,]+/s\))?")  # e.g. "telecom: read: 17 records in 0.0 s (11,398/s)"
 
 
 @pytest.fixture
@@ -28,9 +29,12 @@ def runner():
 
 
 def one_line_error(result, exit_code=1) -> str:
+    """The error, which must be one line on stderr, after nothing but the progress lines of phases that finished."""
     assert result.exit_code == exit_code, result.output
-    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
-    return result.output.strip()
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.output and lines and not result.stdout.strip(), result.output
+    assert all(PHASE_LINE.fullmatch(line) for line in lines[:-1]), result.output
+    return lines[-1]
 
 
 def test_deeply_nested_json_input(runner, tmp_path):
