@@ -13,6 +13,17 @@ from pipelines.core.paths import WORKSPACE_ENV
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_collection_modifyitems(items):
+    """The slowest files first (`slow(seconds)`: real trainings and servers), longest first, so that under xdist the
+    demo's training starts at once and the quick tests fill the other workers around it instead of one worker
+    finishing a long file alone at the end. The order within a file stays as written."""
+    def cost(item) -> float:
+        marker = item.get_closest_marker("slow")
+        return -marker.args[0] if marker else 0
+
+    items.sort(key=cost)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def workspace(tmp_path_factory) -> Path:
     """DOMAINTUNE_WORKSPACE for the whole session (subprocesses inherit it): datasets, runs, models go here."""

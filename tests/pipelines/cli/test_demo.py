@@ -15,6 +15,8 @@ from evaluators.reporting.summary import cell
 from pipelines.cli.main import cli
 from pipelines.core.layout import RunLayout
 
+pytestmark = pytest.mark.slow(210)  # seconds of a quiet 2-core machine: started first under xdist
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -68,6 +70,25 @@ def test_demo_adapter_beats_base_outside_the_intervals(demo_run):
     differences = summary_of(demo_run)["differences"]
     assert any(line.startswith("rouge_l: adapter above base") for line in differences), differences
     assert "Demo settings:" in demo_run.report.read_text(encoding="utf-8")
+
+
+def test_demo_predictions_and_report_have_every_part(demo_run):
+    # Both variants answer the validation set, then the 12 scenario prompts, in the task's template.
+    for variant in ("adapter", "base"):
+        path = demo_run.run.predictions(variant)
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        segments = json.loads((path.parent / "segments.json").read_text(encoding="utf-8"))
+        assert [s["split"] for s in segments] == ["val", "scenarios"]
+        assert len(rows) == sum(s["n"] for s in segments) == segments[0]["n"] + 12
+        assert set(rows[0]) == {"prompt", "predict", "label"}
+        assert rows[0]["prompt"].startswith("<|im_start|>system\n你是一名中国移动的专业客服。")
+    metrics = json.loads((demo_run.report.parent / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics) == {"adapter", "base"}
+    for variant in metrics.values():
+        assert {"n", "rouge_l", "bleu_4", "term_recall"} <= set(variant)
+        assert all(0.0 <= variant[k] <= 1.0 for k in ("rouge_l", "bleu_4", "term_recall"))
+    report = demo_run.report.read_text(encoding="utf-8")
+    assert (demo_run.report.parent / "loss.png").exists() and "## Scenario prompts, before vs after" in report
 
 
 def page_text_and_requests(html: Path, screenshot: Path) -> tuple[str, list[str]]:

@@ -28,6 +28,8 @@ from pipelines.core.paths import WORKSPACE_ENV, models_dir, workspace
 
 from .conftest import git_blob_id
 
+pytestmark = pytest.mark.slow(27)  # seconds of a quiet 2-core machine: started first under xdist
+
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 MODEL = "Qwen/Loopback-Model"
 WEIGHTS = bytes(range(256)) * 8192  # 2 MiB

@@ -20,6 +20,8 @@ from pipelines.data.build import build_task
 from pipelines.run.predict import segments
 from tests.pipelines.conftest import OPENAI_FIELDS
 
+pytestmark = pytest.mark.slow(80)  # seconds of a quiet 2-core machine: started first under xdist
+
 TASKS = ("telecom", "behavior", "restaurant", "trajectory")
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 

@@ -11,9 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipelines.core.layout import RunLayout
 from pipelines.core.paths import REPO_ROOT, relative, runs_dir
 from pipelines.run.train import last_checkpoint
+
+pytestmark = pytest.mark.slow(75)  # seconds of a quiet 2-core machine: started first under xdist
 
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 TRAIN = ["train", "--task", "telecom", "--gpu", "cpu", "--model", "tiny", "--set", "eval_strategy=no", "--set", "logging_steps=1"]

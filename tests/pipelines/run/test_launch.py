@@ -18,6 +18,8 @@ import pytest
 
 from pipelines.core.paths import REPO_ROOT
 
+pytestmark = pytest.mark.slow(33)  # seconds of a quiet 2-core machine: started first under xdist
+
 # The child: record our pid and the signal that ends us, then wait for it.
 CHILD = textwrap.dedent(
     """

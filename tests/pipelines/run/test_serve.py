@@ -27,6 +27,8 @@ from pipelines.data.build import build_task
 from pipelines.planning.recipe import ChatFormat
 from pipelines.run.serve import serve_recipe
 
+pytestmark = pytest.mark.slow(30)  # seconds of a quiet 2-core machine: started first under xdist
+
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 STARTUP_S = 180  # loading torch, transformers and LLaMA-Factory on a busy 2-core machine
 

@@ -1,18 +1,13 @@
 """The optimizer the planner's last resort names is the one LLaMA-Factory trains with, and its states take the bytes
-the estimator counts: bitsandbytes' paged 8-bit AdamW (on a CPU bitsandbytes runs it unpaged, with the same states)."""
+the estimator counts: bitsandbytes' paged 8-bit AdamW (on a CPU bitsandbytes runs it unpaged, with the same states).
+That LLaMA-Factory trains with it when a recipe names it: tests/test_end_to_end.py, on the module's one training."""
 
 import bitsandbytes as bnb
 import pytest
 import torch
-import yaml
 
-from pipelines.core.gpus import get_tier
-from pipelines.core.models import resolve_model
-from pipelines.core.tasks import load_task
-from pipelines.data.build import build_task
 from pipelines.planning.architectures import resolve_architecture
 from pipelines.planning.estimate import GIB, PAGED_ADAMW_8BIT, estimate_memory
-from pipelines.run.train import train
 
 CPU_FALLBACK = "ignore:Paged optimizers are not supported on CPU"  # bitsandbytes' own warning, expected here
 
@@ -33,20 +28,3 @@ def test_paged_8bit_adamw_states_take_the_bytes_the_estimator_counts():
     measured = sum(state[key].nbytes for state in states for key in ("state1", "state2", "absmax1", "absmax2"))
     estimated = estimate_memory(arch, "qlora", 4, lora_rank=rank, optim=PAGED_ADAMW_8BIT).optimizer * GIB
     assert measured == pytest.approx(estimated / arch.num_hidden_layers, rel=1e-12)
-
-
-def test_a_recipe_naming_paged_8bit_adamw_trains_with_it():
-    task = load_task("telecom")
-    build_task(task)
-    overrides = {
-        "optim": PAGED_ADAMW_8BIT, "max_steps": 2, "eval_strategy": "no", "save_strategy": "steps", "save_steps": 2,
-        "logging_steps": 1, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 1,
-    }
-    run = train(task, get_tier("cpu"), resolve_model(task, "tiny"), overrides=overrides, quiet=True)
-    assert yaml.safe_load(run.train_recipe.read_text(encoding="utf-8"))["optim"] == PAGED_ADAMW_8BIT
-    saved = torch.load(run.adapter / "checkpoint-2" / "optimizer.pt", weights_only=False)
-    # bitsandbytes saves its moments as state1/state2 under its own key; torch's AdamW would save exp_avg/exp_avg_sq.
-    states = list(saved["state"].values())
-    assert {state["step"] for state in states} == {2}
-    assert {key for state in states for key in state} == {"step", "__bnb_optimizer_quant_state__"}
-    assert all({"state1", "state2"} <= set(state["__bnb_optimizer_quant_state__"]) for state in states)

@@ -15,6 +15,8 @@ from pipelines.data.build import build_task
 from pipelines.data.dataset_info import load_dataset_info
 from pipelines.run.train import train
 
+pytestmark = pytest.mark.slow(40)  # seconds of a quiet 2-core machine: started first under xdist
+
 
 def write_task(folder, name, converter, source):
     config = {

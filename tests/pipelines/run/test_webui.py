@@ -14,6 +14,8 @@ import pytest
 
 from pipelines.core.paths import REPO_ROOT, dataset_dir
 
+pytestmark = pytest.mark.slow(21)  # seconds of a quiet 2-core machine: started first under xdist
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 
