@@ -22,7 +22,7 @@ DOMAINTUNE = str(Path(sys.executable).with_name("domaintune"))
 
 
 def run(*args: str) -> str:
-    result = subprocess.run([DOMAINTUNE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    result = subprocess.run([DOMAINTUNE, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, f"domaintune {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout
 

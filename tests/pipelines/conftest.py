@@ -11,23 +11,24 @@ Other servers' ways, switched on per test: `completions = False` has no /v1/comp
 like `llamafactory-cli api`); `owned_by = "owner"` is LLaMA-Factory's model card; `chat_n` is what chat does with
 `n` > 1 ("answer", "ignore": one choice, "refuse": HTTP 400); `openai_fields_only` refuses any field beyond OpenAI's
 with HTTP 400, as OpenAI's API does.
-Run as a script (`python conftest.py MODEL,MODEL PORT`) it is a stand-in vLLM server process.
+Run as a module (`python -m tests.pipelines.conftest MODEL,MODEL PORT` from the repository's root) it is a
+stand-in vLLM server process.
 """
 
-import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.loopback import JSONHandler, Loopback
 
 SLOW_S = 2.5  # longer than the 1 s client timeout the tests give
 OPENAI_FIELDS = {"model", "prompt", "messages", "tools", "n", "max_tokens", "temperature", "top_p", "stream", "logprobs",
                  "presence_penalty", "stop", "seed"}
 
 
-class FakeEngine:
+class FakeEngine(Loopback):
     def __init__(self, models=("m",), port: int = 0):
         self.models = set(models)
         self.respond = lambda prompt_ids, index: f"answer {index}"
@@ -45,9 +46,8 @@ class FakeEngine:
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
         self.stopped = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self.handler())
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self.start(self.handler(), port)
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def prompts(self) -> list:
         """The prompts asked (token ids, or chat messages), retries included."""
@@ -81,10 +81,7 @@ class FakeEngine:
     def handler(self):
         engine = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
+        class Handler(JSONHandler):
             def do_GET(self):
                 if self.path.rstrip("/") != "/v1/models":
                     self.send_json(404, {"error": {"message": "not found"}})
@@ -92,7 +89,7 @@ class FakeEngine:
                 self.send_json(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": engine.owned_by} for m in sorted(engine.models)]})
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 with engine.lock:
                     engine.requests.append(body)
                     engine.paths.append(self.path)
@@ -137,31 +134,19 @@ class FakeEngine:
                     engine.answered += 1
                 self.send_json(200, payload)
 
-            def send_json(self, status, payload, headers=None):
-                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
         return Handler
 
 
 @pytest.fixture
 def fake_engine():
     engine = FakeEngine()
-    thread = threading.Thread(target=engine.server.serve_forever, daemon=True)
-    thread.start()
     yield engine
     engine.stopped.set()
-    engine.server.shutdown()
-    engine.server.server_close()
+    engine.close()
 
 
 if __name__ == "__main__":
     import sys
 
-    FakeEngine(sys.argv[1].split(","), int(sys.argv[2])).server.serve_forever()
+    FakeEngine(sys.argv[1].split(","), int(sys.argv[2]))
+    threading.Event().wait()

@@ -11,9 +11,10 @@ import re
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.loopback import JSONHandler, Loopback
 
 SCORES = {"accuracy": 8, "consistency": 9, "diversity": 7, "format": 10, "usefulness": 8}  # data_quality's keys
 SLOW_S = 1.5  # longer than the client timeout the tests use
@@ -56,7 +57,7 @@ SCRIPTS = {
 }
 
 
-class FakeJudge:
+class FakeJudge(Loopback):
     def __init__(self):
         self.hits: Counter = Counter()
         self.requests: list[dict] = []
@@ -66,9 +67,8 @@ class FakeJudge:
         self.lock = threading.Lock()
         self.delay_s = 0.0
         self.default = "ok"  # the case of a prompt without a case: marker
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self.start(self.handler())
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def behaviour(self, body: dict):
         user = body["messages"][-1]["content"]
@@ -92,12 +92,9 @@ class FakeJudge:
     def handler(self):
         judge = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
+        class Handler(JSONHandler):
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 with judge.lock:
                     judge.paths.append(self.path)
                 if not self.path.startswith("/v1/"):
@@ -138,27 +135,11 @@ class FakeJudge:
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 })
 
-            def send_json(self, status, payload, headers=None):
-                self.send_body(status, "application/json", json.dumps(payload, ensure_ascii=False), headers)
-
-            def send_body(self, status, content_type, text, headers=None):
-                data = text.encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
         return Handler
 
 
 @pytest.fixture
 def fake_judge():
     judge = FakeJudge()
-    thread = threading.Thread(target=judge.server.serve_forever, daemon=True)
-    thread.start()
     yield judge
-    judge.server.shutdown()
-    judge.server.server_close()
+    judge.close()

@@ -13,7 +13,7 @@ value a string, `business.cost`/`business.rating`), from the shipped POI table, 
 
 Run as a script to serve the scripted endpoint for a manual `domaintune agent-data` run (its port is
 printed; with N, every question whose text hashes to 0 mod N gets a made-up restaurant):
-    python tests/pipelines/agent/conftest.py [N]
+    python -m tests.pipelines.agent.conftest [N]   (from the repository's root)
 """
 
 import json
@@ -23,40 +23,15 @@ import threading
 import time
 import zlib
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from pipelines.agent.pois import LocalSource, open_source
+from tests.loopback import JSONHandler, Loopback
 
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050}  # per model call
 PHANTOM = "不存在的小馆(测试店)"
-
-
-class JSONHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-    def send_json(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class Loopback:
-    def start(self, handler) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def text_of(message: dict) -> str:
@@ -166,7 +141,7 @@ class ScriptedLLM(Loopback):
                 self.send_json(200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "tests"}]})
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 with llm.lock:
                     llm.auth.add(self.headers.get("Authorization", ""))
                     llm.calls += 1

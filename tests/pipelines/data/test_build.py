@@ -164,9 +164,11 @@ def test_a_build_killed_mid_switch_is_undone_by_the_next_one(telecom, dataset_di
     changed = {name for name in published if half.get(name) != published[name]}
     assert changed == {"telecom_train.json", "telecom_val.json"}  # half-switched: dataset_info.json still the old one
     assert recover_interrupted(dataset_dir) == [
-        "undid the telecom build killed while publishing: put back telecom_train.json, telecom_val.json, "
-        "telecom_scenarios.json, telecom_train.stats.json, telecom_val.stats.json, telecom_scenarios.stats.json, "
-        "dataset_info.json"
+        (
+            "undid the telecom build killed while publishing: put back telecom_train.json, telecom_val.json, "
+            "telecom_scenarios.json, telecom_train.stats.json, telecom_val.stats.json, telecom_scenarios.stats.json, "
+            "dataset_info.json"
+        )
     ]
     assert snapshot(dataset_dir) == published
     # Killed again, the next `domaintune data` undoes it first, says so, then publishes the new set.

@@ -355,9 +355,11 @@ def test_telecom_rank_32_on_an_8_gb_laptop_fits_with_paged_8bit_adamw():
     assert p.llamafactory_args()["optim"] == "paged_adamw_8bit"
     assert "QLoRA 4-bit needs 7.7 GB even at its smallest, over the 7.2 GB usable." in p.reasons
     assert p.departures == [
-        "Paged 8-bit AdamW (bitsandbytes), not AdamW: Adam's two moments of the 80,740,352 trainable parameters take "
-        "2 bytes instead of 8 (0.45 GB less), and being paged they move to host memory under pressure instead of "
-        "stopping the run."
+        (
+            "Paged 8-bit AdamW (bitsandbytes), not AdamW: Adam's two moments of the 80,740,352 trainable parameters take "
+            "2 bytes instead of 8 (0.45 GB less), and being paged they move to host memory under pressure instead of "
+            "stopping the run."
+        )
     ]
 
 

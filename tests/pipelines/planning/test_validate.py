@@ -172,8 +172,10 @@ def test_unbuilt_datasets_are_a_note_not_a_problem(write_recipe, tmp_path):
     result = validate_recipe(write_recipe(dataset_dir=str(tmp_path / "empty")))
     assert result.ok
     assert result.notes == [
-        f"datasets not checked: {relative(tmp_path / 'empty' / 'dataset_info.json')} does not exist yet "
-        "(`domaintune data` builds it)"
+        (
+            f"datasets not checked: {relative(tmp_path / 'empty' / 'dataset_info.json')} does not exist yet "
+            "(`domaintune data` builds it)"
+        )
     ]
 
 

@@ -1,5 +1,6 @@
-"""Tool-calling data end to end: a ShareGPT or OpenAI-messages file -> a task -> registered sharegpt datasets ->
-two training steps of the tiny model through `llamafactory-cli train` (about a minute each on a CPU)."""
+"""Tool-calling data end to end: a ShareGPT or OpenAI-messages file -> a task -> registered sharegpt datasets with
+tools -> two training steps of the tiny model through `llamafactory-cli train` (about 25 s on a CPU). Both sources
+build the same columns, so one training, of the converted OpenAI messages, covers what LLaMA-Factory reads."""
 
 import json
 
@@ -15,7 +16,7 @@ from pipelines.data.build import build_task
 from pipelines.data.dataset_info import load_dataset_info
 from pipelines.run.train import train
 
-pytestmark = pytest.mark.slow(40)  # seconds of a quiet 2-core machine: started first under xdist
+pytestmark = pytest.mark.slow(25)  # seconds of a quiet 2-core machine: started first under xdist
 
 
 def write_task(folder, name, converter, source):
@@ -34,11 +35,15 @@ def write_task(folder, name, converter, source):
     return load_task_file(path)
 
 
-@pytest.mark.parametrize("converter, fixture", [("sharegpt", "sharegpt_tools.json"), ("openai_messages", "openai_messages.jsonl")])
-def test_tool_calling_records_build_as_sharegpt_with_tools_and_train(tmp_path, fixtures, converter, fixture):
+def build(tmp_path, fixtures, converter, fixture):
     source = fixtures / "formats" / fixture
     task = write_task(tmp_path, f"tools_{converter}", converter, source)
-    summary = build_task(task)
+    return source, task, build_task(task)
+
+
+@pytest.mark.parametrize("converter, fixture", [("sharegpt", "sharegpt_tools.json"), ("openai_messages", "openai_messages.jsonl")])
+def test_tool_calling_records_build_as_sharegpt_with_tools(tmp_path, fixtures, converter, fixture):
+    source, task, summary = build(tmp_path, fixtures, converter, fixture)
 
     info = load_dataset_info()
     assert {info[task.dataset_name(split)]["formatting"] for split in ("train", "val")} == {"sharegpt"}
@@ -49,6 +54,9 @@ def test_tool_calling_records_build_as_sharegpt_with_tools_and_train(tmp_path, f
     built = [r for split in ("train", "val") for r in json.loads((dataset_dir() / f"{task.dataset_name(split)}.json").read_text(encoding="utf-8"))]
     assert sum(1 for r in built for t in r["conversations"] if t["from"] == "function_call") >= 4
 
+
+def test_converted_tool_calling_records_train(tmp_path, fixtures):
+    _, task, _ = build(tmp_path, fixtures, "openai_messages", "openai_messages.jsonl")
     overrides = {"max_steps": 2, "eval_strategy": "no", "save_strategy": "no", "logging_steps": 1, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 1}
     run = train(task, get_tier("cpu"), resolve_model(task, "tiny"), overrides=overrides, quiet=True)
     log = [json.loads(line) for line in (run.adapter / "trainer_log.jsonl").read_text().splitlines()]

@@ -1,6 +1,6 @@
 """`--engine vllm` without vLLM (no GPU here): the server command line `serve` and `predict` would run, the engine
 choice, and `predict --engine vllm` start to stop with a stand-in server process (tests/pipelines/conftest.py run as
-a script) in vLLM's place: its own process group, the real openai client, both variants through one server."""
+a module) in vLLM's place: its own process group, the real openai client, both variants through one server."""
 
 import json
 import os
@@ -22,7 +22,13 @@ from pipelines.data.build import build_task
 from pipelines.run import vllm
 from pipelines.run.vllm import choose_engine, lora_rank
 
-STAND_IN = Path(__file__).parents[1] / "conftest.py"
+# tests/pipelines/conftest.py run as a module: what the command line of a vLLM server would start
+STAND_IN = [sys.executable, "-m", "tests.pipelines.conftest"]
+
+
+@pytest.fixture
+def stand_in_importable(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))  # `-m tests....` from whatever folder the server starts in
 
 
 @pytest.fixture
@@ -112,13 +118,13 @@ def test_a_rank_above_vllms_largest_says_to_merge(tmp_path):
         lora_rank(tmp_path)
 
 
-def test_predict_engine_vllm_starts_one_server_for_both_variants_and_stops_it(lora_run, vllm_here, monkeypatch):
+def test_predict_engine_vllm_starts_one_server_for_both_variants_and_stops_it(lora_run, vllm_here, stand_in_importable, monkeypatch):
     build_task(load_task("telecom"))
     servers = []
 
     def stand_in(server):  # a stand-in for vLLM that serves what the real one would be told to
         servers.append(server)
-        return [sys.executable, str(STAND_IN), f"{server.name},{server.adapter_name}", str(server.port)]
+        return [*STAND_IN, f"{server.name},{server.adapter_name}", str(server.port)]
 
     monkeypatch.setattr(vllm, "vllm_command", stand_in)
     result = CliRunner().invoke(cli, ["predict", "--task", "telecom", "--adapter", str(lora_run / "adapter"), "--set", "max_samples=2"])
@@ -136,13 +142,13 @@ def test_predict_engine_vllm_starts_one_server_for_both_variants_and_stops_it(lo
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT])
-def test_a_signal_while_the_server_runs_stops_its_whole_group(tmp_path, monkeypatch, signum):
+def test_a_signal_while_the_server_runs_stops_its_whole_group(tmp_path, stand_in_importable, monkeypatch, signum):
     # A closed terminal (SIGHUP) or SIGQUIT used to end us at their default and leave vLLM running on its port.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = vllm.VllmServer(model="m", name="telecom", chat_template=tmp_path / "t.jinja", port=port)
-    monkeypatch.setattr(vllm, "vllm_command", lambda server: [sys.executable, str(STAND_IN), server.name, str(server.port)])
+    monkeypatch.setattr(vllm, "vllm_command", lambda server: [*STAND_IN, server.name, str(server.port)])
     before = signal.getsignal(signum)
     with pytest.raises(Interrupted) as stopped, vllm.running(server, tmp_path / "vllm.log", startup_s=60):
         os.kill(os.getpid(), signum)
