@@ -20,10 +20,10 @@ from pipelines.run.train import train
 DEMO_PREDICT_OVERRIDES = {"max_new_tokens": 64}
 # Demo settings, not the telecom recipe. Under LoRA alone the tiny model's 16-wide layers and random tied embeddings
 # do not move (measured: loss 11.87 ≈ ln(151,936) after 8 epochs), so the demo trains all 2.4 M weights. Batch 1 at
-# lr 1e-2 gives 134 updates per epoch; 10 epochs took the training loss from 11.9 to about 4 and the greedy answers
-# from random tokens to "您好，您可以在中国移动APP…拨打100…": above the base on ROUGE-L and term recall, outside the
-# 95% intervals (4 epochs at batch 4 stayed at "，，，，"). 1,340 one-sample steps: 175 s in a
-# 3 min 38 s `make demo` on two CPU cores (632 s while other jobs loaded them).
+# lr 1e-2 gives 134 updates per epoch; 10 epochs took the training loss from 11.9 to about 3.2 and the greedy answers
+# from random tokens to "您好，可以拨打10086或…": above the base on ROUGE-L and term recall, outside the
+# 95% intervals (4 epochs at batch 4 stayed at "，，，，"). 1,340 one-sample steps: 159 s in a
+# 3 min 21 s `make demo` on two CPU cores.
 DEMO_TRAIN_OVERRIDES = {
     "finetuning_type": "full",
     "learning_rate": 1.0e-2,
