@@ -122,6 +122,8 @@ class Asking:
     out: TextIO
     fetched: dict[str, dict] = field(default_factory=dict)  # this run's answers
     failures: dict[str, str] = field(default_factory=dict)  # key -> why, one line
+    cut: int = 0  # prompts LLaMA-Factory cut to cutoff_len (their token ids are cut; as chat messages they go whole)
+    cutoff_len: int = 0
 
     def key(self, api: Api, job: Job) -> str:
         return job.key(api.name, self.endpoint.model, self.request)
@@ -170,6 +172,10 @@ async def choose(asking: Asking, client: openai.AsyncOpenAI, mode: str, chat_kwa
     if not llamafactory:
         notes.append(f"{endpoint.base_url} is not llamafactory-cli api: the server's own chat template renders the prompts, "
                      f"which may not be LLaMA-Factory's {template}")
+    if asking.cut:
+        notes.append(f"{endpoint.base_url} gets {asking.cut} of {len(asking.jobs)} prompts whole as chat messages although they are "
+                     f"longer than cutoff_len {asking.cutoff_len}, which do_predict and the completions API cut them to "
+                     "(raise cutoff_len, or ask a completions endpoint)")
     api = replace(chat_api(request, llamafactory, chat_kwargs), notes=tuple(notes))
     todo = asking.missing(api)
     if not todo:
@@ -261,7 +267,7 @@ def predict_endpoint(endpoint: Endpoint, args: dict, parts: list[dict], out_dir:
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with journal.open("a", encoding="utf-8") as out:
-        asking = Asking(endpoint, request, jobs, answers, out)
+        asking = Asking(endpoint, request, jobs, answers, out, cut=sum(rendered.cut), cutoff_len=args["cutoff_len"])
         # LLaMA-Factory thinks unless told not to (DataArguments.enable_thinking defaults to True).
         chat_kwargs = template_kwargs(args["template"], bool(args.get("enable_thinking", True)))
         chosen = run_interruptible(ask_all(asking, api, chat_kwargs, args["template"], notify or (lambda line: None)))
@@ -277,7 +283,8 @@ def predict_endpoint(endpoint: Endpoint, args: dict, parts: list[dict], out_dir:
     rows = rows_of(rendered, parts, [answer["texts"] for answer in answered])
     write_text(out_dir / PREDICTIONS_FILE, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     write_json(out_dir / SEGMENTS_FILE, parts)
-    write_json(out_dir / PREDICT_INFO_FILE, info(endpoint, engine, chosen, request, jobs, answered, fetched, rows, seconds))
+    write_json(out_dir / PREDICT_INFO_FILE, {**info(endpoint, engine, chosen, request, jobs, answered, fetched, rows, seconds),
+                                             "prompts_cut_to_cutoff_len": sum(rendered.cut)})
     journal.unlink(missing_ok=True)
     return out_dir / PREDICTIONS_FILE
 

@@ -32,6 +32,9 @@ class Rendered:
     # One per record: LLaMA-Factory's aligned form, {"system", "tools", "messages": [{"role", "content"}]} with its
     # roles (user, assistant, function, observation), the turns before the answer.
     conversations: list[dict]
+    # One per record: whether LLaMA-Factory cut its prompt to cutoff_len (its ids are then a head of the whole prompt;
+    # as chat messages it goes whole).
+    cut: list[bool]
 
 
 def render(args: dict) -> Rendered:
@@ -47,9 +50,12 @@ def render(args: dict) -> Rendered:
     with contextlib.redirect_stdout(sys.stderr):  # LLaMA-Factory prints an example; stdout is for the command's result
         dataset = get_dataset(template, model_args, data_args, training_args, stage="sft", **tokenizer_module)["eval_dataset"]
     prompt_ids, label_ids = list(dataset["input_ids"]), list(dataset["labels"])
-    conversations = conversations_of(model_args, data_args, training_args)
-    if len(conversations) != len(prompt_ids):
-        raise RuntimeError(f"LLaMA-Factory tokenised {len(prompt_ids)} records but conversations_of keeps {len(conversations)}")
+    records = kept_records(model_args, data_args, training_args)
+    if len(records) != len(prompt_ids):
+        raise RuntimeError(f"LLaMA-Factory tokenised {len(prompt_ids)} records but kept_records keeps {len(records)}")
+    conversations = [{"system": r["_system"] or "", "tools": r["_tools"] or "", "messages": r["_prompt"]} for r in records]
+    # The unsupervised processor of do_predict encodes prompt + answer, then cuts the prompt's ids to fit cutoff_len.
+    whole = [template.encode_oneturn(tokenizer, r["_prompt"] + r["_response"], r["_system"], r["_tools"])[0] for r in records]
     skip_special = generating_args.skip_special_tokens
     return Rendered(
         prompt_ids=prompt_ids,
@@ -59,17 +65,18 @@ def render(args: dict) -> Rendered:
         stop_token_ids=stop_token_ids(tokenizer),
         chat_template=tokenizer.chat_template,
         conversations=conversations,
+        cut=[len(w) > len(ids) for w, ids in zip(whole, prompt_ids)],
     )
 
 
-def conversations_of(model_args, data_args, training_args) -> list[dict]:
-    """The eval records as LLaMA-Factory's converter aligns them (the datasets in order, max_samples applied), less
-    those its supervised processor drops, as get_dataset does: a prompt of an even number of turns, or not one answer."""
+def kept_records(model_args, data_args, training_args) -> list[dict]:
+    """The eval records as LLaMA-Factory's converter aligns them (_prompt, _response, _system, _tools; the datasets
+    in order, max_samples applied), less those its processor drops, as get_dataset does: a prompt of an even number
+    of turns, or not one answer."""
     from llamafactory.data.loader import _get_merged_dataset
 
     aligned = _get_merged_dataset(data_args.eval_dataset, model_args, data_args, training_args, stage="sft")
-    return [{"system": row["_system"] or "", "tools": row["_tools"] or "", "messages": row["_prompt"]}
-            for row in aligned if len(row["_prompt"]) % 2 == 1 and len(row["_response"]) == 1]
+    return [row for row in aligned if len(row["_prompt"]) % 2 == 1 and len(row["_response"]) == 1]
 
 
 def load_tokenizer(model_args) -> dict:

@@ -246,7 +246,7 @@ def test_rows_follow_the_segments_and_a_torn_journal_line_is_asked_again(tmp_pat
     generation = {"do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 50, "max_new_tokens": 8, "repetition_penalty": 1.0,
                   "skip_special_tokens": True}
     conversation = {"system": "", "tools": "", "messages": [{"role": "user", "content": "q"}]}
-    rendered = Rendered([[1], [1], [2]], ["p0", "p1", "s0"], ["l0", "l1", "m0"], generation, [9], None, [conversation] * 3)
+    rendered = Rendered([[1], [1], [2]], ["p0", "p1", "s0"], ["l0", "l1", "m0"], generation, [9], None, [conversation] * 3, [False] * 3)
     parts = [{"split": "val", "dataset": "v", "n": 4, "passes": 2}, {"split": "scenarios", "dataset": "s", "n": 1, "passes": 1}]
     jobs, request = jobs_of(rendered, parts), request_of(rendered)
     keys = [job.key("completions", "m", request) for job in jobs]
@@ -381,3 +381,30 @@ def test_chat_predictions_resume_asking_only_what_failed(here, fake_engine, tmp_
     assert fake_engine.paths == ["/v1/completions", "/v1/chat/completions"] and fake_engine.prompts()[1] == failed
     info = info_of(out)
     assert (info["rows"], info["asked"], info["resumed"], info["api"]["name"]) == (4, 1, 3, "chat")
+
+
+def test_chat_says_which_prompts_go_whole_that_do_predict_cuts(here, fake_engine, tmp_path):
+    # A 24-token cutoff cuts every telecom prompt (its system prompt alone is longer): the completions API sends
+    # LLaMA-Factory's cut ids, chat the whole conversation, and says so.
+    short = ("--set", "max_samples=2", "--set", "cutoff_len=24")
+    ids, _, _, conversations = llamafactory_prompts("telecom", 2)
+    assert all(len(prompt) > 24 for prompt in ids)
+    result = predict(fake_engine, tmp_path / "completions", "telecom", *short, "--endpoint-api", "completions")
+    assert result.exit_code == 0, result.output
+    sent = fake_engine.prompts()
+    assert len(sent) == 4 and notes(result) == []
+    assert all(len(cut) <= 24 and any(whole[: len(cut)] == cut for whole in ids) for cut in sent)  # heads of the prompts
+    assert info_of(tmp_path / "completions")["prompts_cut_to_cutoff_len"] == 4  # 2 validation records, 2 scenarios
+    result = predict(fake_engine, tmp_path / "chat", "telecom", *short, "--endpoint-api", "chat")
+    assert result.exit_code == 0, result.output
+    assert notes(result)[-1] == (f"{fake_engine.base_url} gets 4 of 4 prompts whole as chat messages although they are longer "
+                                 "than cutoff_len 24, which do_predict and the completions API cut them to (raise cutoff_len, or ask a "
+                                 "completions endpoint)")
+    assert sorted(map(json.dumps, fake_engine.prompts()[4:])) == sorted(map(json.dumps, conversations))  # whole
+
+
+def test_prompts_within_cutoff_len_are_not_counted_as_cut(here, fake_engine, tmp_path):
+    result = predict(fake_engine, tmp_path / "p", "telecom", "--set", "max_samples=2", "--endpoint-api", "chat")
+    assert result.exit_code == 0, result.output
+    assert info_of(tmp_path / "p")["prompts_cut_to_cutoff_len"] == 0
+    assert not any("cutoff_len" in line for line in notes(result))
