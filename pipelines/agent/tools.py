@@ -38,15 +38,19 @@ class Recorder:
         return json.dumps(call["result"], ensure_ascii=False)
 
 
-class Geocode(Tool):
-    name = "geocode"
-    description = "Find the coordinates (GCJ-02 lng, lat) of a place name, e.g. 北京市五道口. Returns {found, name, lng, lat, city}."
-    inputs: ClassVar[dict] = {"place": {"type": "string", "description": "The place as the user wrote it."}}
-    output_type = "string"
+class MapTool(Tool):
+    """A tool over the question's POI source whose calls go through its recorder."""
 
     def __init__(self, source: PoiSource, recorder: Recorder):
         super().__init__()
         self.source, self.recorder = source, recorder
+
+
+class Geocode(MapTool):
+    name = "geocode"
+    description = "Find the coordinates (GCJ-02 lng, lat) of a place name, e.g. 北京市五道口. Returns {found, name, lng, lat, city}."
+    inputs: ClassVar[dict] = {"place": {"type": "string", "description": "The place as the user wrote it."}}
+    output_type = "string"
 
     def forward(self, place: str) -> str:
         def geocode() -> dict:
@@ -58,7 +62,7 @@ class Geocode(Tool):
         return self.recorder.run(self.name, {"place": place}, geocode)
 
 
-class SearchNearby(Tool):
+class SearchNearby(MapTool):
     name = "search_nearby"
     description = (
         "Search restaurants around a point, nearest first unless sorted otherwise. Returns {count, pois: [{id, name, "
@@ -75,10 +79,6 @@ class SearchNearby(Tool):
     }
     output_type = "string"
 
-    def __init__(self, source: PoiSource, recorder: Recorder):
-        super().__init__()
-        self.source, self.recorder = source, recorder
-
     def forward(self, lng: float, lat: float, radius_m: int, cuisine: str | None = None, min_price: float | None = None,
                 max_price: float | None = None, sort: str | None = None) -> str:
         arguments = {"lng": lng, "lat": lat, "radius_m": radius_m, "cuisine": cuisine, "min_price": min_price,
@@ -91,15 +91,11 @@ class SearchNearby(Tool):
         return self.recorder.run(self.name, {k: v for k, v in arguments.items() if v is not None}, nearby)
 
 
-class PoiDetails(Tool):
+class PoiDetails(MapTool):
     name = "poi_details"
     description = "Details of one restaurant by the id search_nearby gave: {found, id, name, address, cuisine, rating, avg_price}."
     inputs: ClassVar[dict] = {"poi_id": {"type": "string", "description": "The restaurant's id."}}
     output_type = "string"
-
-    def __init__(self, source: PoiSource, recorder: Recorder):
-        super().__init__()
-        self.source, self.recorder = source, recorder
 
     def forward(self, poi_id: str) -> str:
         def details() -> dict:
