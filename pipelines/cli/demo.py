@@ -10,6 +10,7 @@ from pipelines.core.gpus import get_tier
 from pipelines.core.models import resolve_model
 from pipelines.core.paths import relative
 from pipelines.core.progress import duration, step
+from pipelines.core.readers import iter_lines
 from pipelines.core.tasks import Task, load_task
 from pipelines.data.build import build_task
 from pipelines.run.predict import predict
@@ -80,7 +81,7 @@ def demo(task: Task, gpu: str = "cpu", model: str = "tiny", echo=print, verbose:
     seconds["train"] = done.seconds
     with numbered(3) as done:
         files = predict(task, run.adapter, overrides=DEMO_PREDICT_OVERRIDES, verbose=verbose)
-        done.detail = ", ".join(f"{variant} {len(path.read_text(encoding='utf-8').splitlines())}" for variant, path in files.items()) + " answers"
+        done.detail = ", ".join(f"{variant} {sum(1 for _ in iter_lines(path))}" for variant, path in files.items()) + " answers"
     seconds["predict"] = done.seconds
     with numbered(4) as done:
         report = evaluate(task, files["adapter"])

@@ -101,10 +101,11 @@ def read_answers(path: Path) -> dict[str, dict]:
     """Answers a previous, unfinished run received; a line an interruption cut short is asked again."""
     answers = {}
     if path.exists():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        # Split at b"\n" only: answers are written with ensure_ascii=False, so U+2028 may stand raw inside one.
+        for line in path.read_bytes().split(b"\n"):
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # a line cut short, its last character's bytes included
                 continue
             if isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("texts"), list):
                 answers[entry["key"]] = entry

@@ -257,6 +257,10 @@ def test_rows_follow_the_segments_and_a_torn_journal_line_is_asked_again(tmp_pat
     journal = tmp_path / "answers.partial.jsonl"
     journal.write_text(json.dumps({"key": keys[0], "texts": ["a", "b"]}) + "\n" + '{"key": "' + keys[1] + '", "te', encoding="utf-8")
     assert set(read_answers(journal)) == {keys[0]}
+    # An answer holding a raw line separator (written with ensure_ascii=False) is one line; a torn UTF-8 tail is not kept.
+    kept = {"key": keys[1], "texts": ["a\u2028b", "c"]}
+    journal.write_bytes((json.dumps(kept, ensure_ascii=False) + "\n").encode("utf-8") + '{"key": "x", "texts": ["中'.encode()[:-1])
+    assert read_answers(journal) == {keys[1]: kept}
 
 
 def info_of(out: Path) -> dict:
