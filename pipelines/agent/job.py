@@ -177,7 +177,7 @@ def unanswered(stream: Iterator[Question], trace: Trace) -> Iterator[Question]:
 
 
 def resume_hint(trace: Trace) -> str:
-    return f"{len(trace.entries)} answered questions are kept in {trace.path}: rerun the same command to continue"
+    return f"{len(trace.on_disk().entries)} answered questions are kept in {trace.path}: rerun the same command to continue"
 
 
 def ask_all(job: Job, todo, trace: Trace, tally: Tally, ask_one) -> str:

@@ -58,6 +58,10 @@ class Trace:
             raise DomaintuneError(f"{self.path} is the trace of another run ({differ}); rerun with those settings to "
                                   "continue it, or add --restart to discard it")
 
+    def on_disk(self) -> "Trace":
+        """What a rerun will find: an interrupt can land after a line is written and before it is counted here."""
+        return self if self.fresh else Trace(self.path, self.header)
+
     def check_question(self, index: int, text: str) -> None:
         """A resumed run must ask the same questions in the same order."""
         entry = self.entries.get(index)

@@ -48,3 +48,19 @@ def test_another_runs_trace_is_refused_unless_restarted(tmp_path):
     assert restarted.entries == {} and len(path.read_text(encoding="utf-8").splitlines()) == 2  # kept until the first answer
     restarted.add(entry(5))
     assert sorted(Trace(path, {**HEADER, "model": "other"}).entries) == [5]
+
+
+def test_an_interrupt_after_a_line_is_written_still_counts_it(tmp_path, monkeypatch):
+    path = tmp_path / "a.trace.jsonl"
+    trace = Trace(path, HEADER)
+    trace.add(entry(0))
+
+    def interrupted(_fd):  # Ctrl-C lands after the line reached the file, before the trace counted it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pipelines.agent.trace.os.fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trace.add(entry(1))
+    assert sorted(trace.entries) == [0] and sorted(trace.on_disk().entries) == [0, 1]
+    restarted = Trace(path, {**HEADER, "model": "other"}, restart=True)
+    assert restarted.on_disk().entries == {}  # nothing of this run is on disk yet; the other run's trace is not read

@@ -185,7 +185,7 @@ def test_an_interrupted_predict_resumes_without_asking_again(here, fake_engine, 
     process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     journal = out / "answers.partial.jsonl"
     deadline = time.monotonic() + 300
-    while not (journal.exists() and len(journal.read_text(encoding="utf-8").splitlines()) == 3 and len(fake_engine.requests) == 4):
+    while not (journal.exists() and journal.read_bytes().count(b"\n") == 3 and len(fake_engine.requests) == 4):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
