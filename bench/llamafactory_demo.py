@@ -103,8 +103,8 @@ def markdown(stats: dict, builds: dict) -> str:
         )
     lines += [
         "",
-        f"Goal: means within {MEAN_GOAL:.0%}: largest difference {worst:.2%} — {'met' if worst <= MEAN_GOAL else 'NOT met'}. "
-        "(Our mean is rounded to one decimal in the stats file.)",
+        (f"Goal: means within {MEAN_GOAL:.0%}: largest difference {worst:.2%} — {'met' if worst <= MEAN_GOAL else 'NOT met'}. "
+         "(Our mean is rounded to one decimal in the stats file.)"),
         "",
         "## Other file types build the datasets of the JSON",
         "",

