@@ -3,6 +3,8 @@ the real client libraries talk to these over a socket, as they would to the serv
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -25,6 +27,27 @@ class JSONHandler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+class InFlight:
+    """How many requests a stand-in is answering at once, and the most at any time (what --concurrency bounds)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.now = self.most = 0
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            yield
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away: it gave up on a slow answer, or was interrupted
+        finally:
+            with self._lock:
+                self.now -= 1
 
 
 class Loopback:

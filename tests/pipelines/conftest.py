@@ -21,7 +21,7 @@ from collections import deque
 
 import pytest
 
-from tests.loopback import JSONHandler, Loopback
+from tests.loopback import InFlight, JSONHandler, Loopback
 
 SLOW_S = 2.5  # longer than the 1 s client timeout the tests give
 OPENAI_FIELDS = {"model", "prompt", "messages", "tools", "n", "max_tokens", "temperature", "top_p", "stream", "logprobs",
@@ -43,7 +43,7 @@ class FakeEngine(Loopback):
         self.paths: list[str] = []  # and the path each went to
         self.auth: list[str] = []
         self.answered = 0
-        self.in_flight = self.max_in_flight = 0
+        self.in_flight = InFlight()
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.start(self.handler(), port)
@@ -99,15 +99,8 @@ class FakeEngine(Loopback):
                         return
                     fault = engine.faults.popleft() if engine.faults else None
                     hang = engine.answer_limit is not None and engine.answered >= engine.answer_limit
-                    engine.in_flight += 1
-                    engine.max_in_flight = max(engine.max_in_flight, engine.in_flight)
-                try:
+                with engine.in_flight.answering():
                     self.answer(body, fault, hang)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up on a slow answer
-                finally:
-                    with engine.lock:
-                        engine.in_flight -= 1
 
             def answer(self, body, fault, hang):
                 if hang:

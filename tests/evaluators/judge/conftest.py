@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from tests.loopback import JSONHandler, Loopback
+from tests.loopback import InFlight, JSONHandler, Loopback
 
 SCORES = {"accuracy": 8, "consistency": 9, "diversity": 7, "format": 10, "usefulness": 8}  # data_quality's keys
 SLOW_S = 1.5  # longer than the client timeout the tests use
@@ -63,7 +63,7 @@ class FakeJudge(Loopback):
         self.requests: list[dict] = []
         self.paths: list[str] = []  # every POST's path, served or not
         self.auth: list[str] = []
-        self.in_flight = self.max_in_flight = 0
+        self.in_flight = InFlight()
         self.lock = threading.Lock()
         self.delay_s = 0.0
         self.default = "ok"  # the case of a prompt without a case: marker
@@ -102,16 +102,9 @@ class FakeJudge(Loopback):
                     return
                 with judge.lock:
                     judge.auth.append(self.headers.get("Authorization", ""))
-                    judge.in_flight += 1
-                    judge.max_in_flight = max(judge.max_in_flight, judge.in_flight)
-                try:
+                with judge.in_flight.answering():
                     time.sleep(judge.delay_s)
                     self.answer(judge.behaviour(body), body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up on a slow answer
-                finally:
-                    with judge.lock:
-                        judge.in_flight -= 1
 
             def answer(self, behaviour, body):
                 if behaviour == "slow":

@@ -175,4 +175,4 @@ def test_concurrency_is_bounded(fake_judge, config, tmp_path):
     with AnswerCache(tmp_path / "cache.sqlite") as cache:
         run = judge(many, resolve_rubric("data_quality"), Endpoint(replace(config, concurrency=2)), cache)
     assert all(v.scores for v in run.verdicts)
-    assert fake_judge.max_in_flight <= 2
+    assert fake_judge.in_flight.most <= 2

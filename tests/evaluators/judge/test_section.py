@@ -71,7 +71,7 @@ def test_the_task_settings_reach_the_calls_and_the_report(inp, config, fake_judg
     inp.options["judge"] = {"temperature": 0.2, "max_tokens": 300, "response_format": False, "concurrency": 1, "max_items": 1}
     metrics, report = judge_section(inp, config)
     assert {(b["temperature"], b["max_tokens"], "response_format" in b) for b in fake_judge.requests} == {(0.2, 300, False)}
-    assert fake_judge.max_in_flight == 1
+    assert fake_judge.in_flight.most == 1
     assert {k: metrics["settings"][k] for k in ("temperature", "max_tokens", "response_format", "concurrency", "records", "max_items")} == \
         {"temperature": 0.2, "max_tokens": 300, "response_format": False, "concurrency": 1, "records": "val", "max_items": 1}
     assert "Records judged: val (the first 1 of each). Temperature 0.2, max_tokens 300, response_format json_object off, 1 calls at a time" in report

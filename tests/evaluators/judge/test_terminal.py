@@ -66,7 +66,7 @@ def test_the_command_line_settings_reach_the_judge(predictions, fake_judge):
                       "--no-judge-response-format", "--judge-concurrency", "1", "--judge-records", "train", "--judge-max-items", "2")
     assert result.exit_code == 0, result.output
     assert {(b["temperature"], b["max_tokens"], "response_format" in b) for b in fake_judge.requests} == {(0.5, 200, False)}
-    assert fake_judge.max_in_flight == 1
+    assert fake_judge.in_flight.most == 1
     judge = judge_metrics(predictions)
     assert (judge["settings"]["records"], judge["sets"]["data_quality (records)"]["items"]) == ("train", 2)
     assert "'judge': {'records': 'train', 'max_items': 2" in (predictions.parent / "eval/report.md").read_text(encoding="utf-8")

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from pipelines.agent.pois import LocalSource, open_source
-from tests.loopback import JSONHandler, Loopback
+from tests.loopback import InFlight, JSONHandler, Loopback
 
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050}  # per model call
 PHANTOM = "不存在的小馆(测试店)"
@@ -49,7 +49,8 @@ class ScriptedLLM(Loopback):
         self.auth: set[str] = set()
         self.fail_with: int | None = None  # an HTTP status chat calls answer with ...
         self.fail_after = 0  # ... once this many have been answered
-        self.calls = self.in_flight = self.max_in_flight = 0
+        self.calls = 0
+        self.in_flight = InFlight()
         self.start(self.handler())
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
@@ -146,19 +147,12 @@ class ScriptedLLM(Loopback):
                     llm.auth.add(self.headers.get("Authorization", ""))
                     llm.calls += 1
                     failing = llm.fail_with and llm.calls > llm.fail_after
-                    llm.in_flight += 1
-                    llm.max_in_flight = max(llm.max_in_flight, llm.in_flight)
-                try:
+                with llm.in_flight.answering():
                     time.sleep(llm.delay_s)
                     if failing:
                         self.send_json(llm.fail_with, {"error": {"message": "scripted failure", "type": "server_error"}})
                     else:
                         self.send_json(200, llm.completion(body))
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client went away (interrupted)
-                finally:
-                    with llm.lock:
-                        llm.in_flight -= 1
 
         return Handler
 

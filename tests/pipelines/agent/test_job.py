@@ -87,7 +87,7 @@ def test_the_shipped_table_gives_n_records_data_accepts_whole(scripted_llm, tmp_
     assert calls == 4 * (len(trace) - 1)  # geocode, search, details, answer: one model call each
     assert f"tokens: {calls * USAGE['prompt_tokens']:,} in, {calls * USAGE['completion_tokens']:,} out" in result.output
     assert f"about ${calls * (1000 * 0.5 + 50 * 2) / 1e6:.4f}" in result.output
-    assert 2 <= scripted_llm.max_in_flight <= 3  # concurrent, and never more than --concurrency
+    assert 2 <= scripted_llm.in_flight.most <= 3  # concurrent, and never more than --concurrency
     # The key reached the endpoint and nothing else.
     assert f"Bearer {SECRET}" in scripted_llm.auth
     assert all(SECRET not in p.read_text(encoding="utf-8") for p in tmp_path.glob("agent*")) and SECRET not in result.output
