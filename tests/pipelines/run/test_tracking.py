@@ -46,10 +46,9 @@ def test_without_a_tracker_nothing_is_reported(launches):
 
 
 @pytest.mark.parametrize("name", sorted(tracking.TRACKERS))
-def test_a_tracker_not_installed_is_refused_before_anything_is_written(launches, tmp_path, name):
+def test_a_tracker_not_installed_is_refused_before_anything_is_written(launches, tmp_path, monkeypatch, name):
     package = tracking.TRACKERS[name][0]
-    if any(tracking.installed(p) for p in tracking.TRACKERS[name]):
-        pytest.skip(f"{package} is installed here")
+    monkeypatch.setattr(tracking, "installed", lambda _package: False)  # as on a machine without it, whatever this one has
     with pytest.raises(DomaintuneError, match=rf"^--report-to {name} needs the {package} package, which is not installed: pip install {package}$"):
         train((name,))
     assert launches == [] and not (tmp_path / "runs").exists()
