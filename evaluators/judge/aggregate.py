@@ -54,3 +54,16 @@ def pearson(first: JudgeRun, second: JudgeRun) -> tuple[float | None, int]:
     if len(common) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
         return None, len(common)
     return statistics.correlation(xs, ys), len(common)
+
+
+def pearson_text(r: float | None, pairs: int) -> str:
+    """The Pearson r as the report and the terminal say it."""
+    return f"{r:.3f} over {pairs} items" if r is not None else f"not computed ({pairs} items scored by both; 3 needed, neither side constant)"
+
+
+def pooled_reasons(summaries) -> Counter:
+    """The failure reasons of every judged set (summarize's), added up in the order they first appear."""
+    reasons = Counter()
+    for s in summaries:
+        reasons.update(s["failure_reasons"])
+    return reasons

@@ -111,9 +111,13 @@ class Endpoint:
     def __init__(self, config: JudgeConfig, client: openai.OpenAI | None = None):
         self.config = config
         self.client = client or config.client()
-        self.json_mode = config.response_format
         self.dropped: str | None = None  # why response_format was left out after the first refusal
         self.stopped: str | None = None  # the refusal that stopped every call (key, permission, 404)
+
+    @property
+    def json_mode(self) -> bool:
+        """Whether calls ask for response_format: as configured, until the endpoint refused it once."""
+        return self.config.response_format and self.dropped is None
 
     def notes(self) -> dict:
         return {"response_format": "off" if not self.config.response_format else f"dropped: {self.dropped}" if self.dropped else "sent",
@@ -135,7 +139,6 @@ class Endpoint:
         except CallFailure:
             raise refused from None  # response_format was not (only) what the endpoint refused
         if self.json_mode:
-            self.json_mode = False
             self.dropped = f"{self.config.base_url} refused it ({refused}) and answered without it"
         return answer
 

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from evaluators.base import EvalInput
 from evaluators.judge import plots
-from evaluators.judge.aggregate import item_means, pearson, summarize
+from evaluators.judge.aggregate import (
+    item_means,
+    pearson,
+    pearson_text,
+    pooled_reasons,
+    summarize,
+)
 from evaluators.judge.cache import AnswerCache
 from evaluators.judge.client import Endpoint, JudgeConfig, judge
 from evaluators.judge.rubric import resolve_rubric
@@ -82,8 +88,7 @@ def judge_section(inp: EvalInput, config: JudgeConfig) -> tuple[dict, str]:
     if second is not None:
         r, pairs = pearson(first, second)
         metrics["pearson"] = {"between": [records_rubric.name, f"{answers_rubric.name} (adapter)"], "r": r, "pairs": pairs}
-        lines.append(f"Pearson r between item means of {records_rubric.name} and the adapter's {answers_rubric.name}: "
-                     + (f"{r:.3f} over {pairs} items." if r is not None else f"not computed ({pairs} items scored by both; 3 needed, neither side constant)."))
+        lines.append(f"Pearson r between item means of {records_rubric.name} and the adapter's {answers_rubric.name}: {pearson_text(r, pairs)}.")
         if r is not None:
             a, b = item_means(first), item_means(second)
             shared = sorted(set(a) & set(b))
@@ -103,9 +108,8 @@ def every_call_failed(metrics: dict) -> str | None:
     if not sum(s["items"] for s in sets) or any(s["call_failures"] < s["items"] for s in sets):
         return None
     reasons = Counter()
-    for s in sets:
-        for reason, n in s["failure_reasons"].items():
-            reasons[reason.removeprefix("call: ").removeprefix("not sent: ")] += n  # the calls a refusal stopped count for it
+    for reason, n in pooled_reasons(sets).items():
+        reasons[reason.removeprefix("call: ").removeprefix("not sent: ")] += n  # the calls a refusal stopped count for it
     return reasons.most_common(1)[0][0]
 
 

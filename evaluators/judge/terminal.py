@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from evaluators.judge.aggregate import pearson_text, pooled_reasons
 from evaluators.reporting.whole_tables import print_table
 
 REASONS_SHOWN = 3
@@ -32,12 +33,8 @@ def judge_lines(judge: dict) -> list[str]:
     if "pearson" in judge:
         p = judge["pearson"]
         between = " and ".join(p["between"])
-        lines.append(f"Pearson r ({between}): " + (f"{p['r']:.3f} over {p['pairs']} items" if p["r"] is not None else f"not computed ({p['pairs']} items scored by both; 3 needed, neither side constant)"))
-    reasons: dict[str, int] = {}
-    for s in judge["sets"].values():
-        for reason, n in s["failure_reasons"].items():
-            reasons[reason] = reasons.get(reason, 0) + n
-    lines += [f"{n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:REASONS_SHOWN]]
+        lines.append(f"Pearson r ({between}): {pearson_text(p['r'], p['pairs'])}")
+    lines += [f"{n} × {reason}" for reason, n in pooled_reasons(judge["sets"].values()).most_common(REASONS_SHOWN)]
     endpoint = judge.get("endpoint", {})
     if endpoint.get("response_format", "").startswith("dropped"):
         lines.append(f"response_format {endpoint['response_format']}")
