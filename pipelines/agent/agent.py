@@ -31,7 +31,7 @@ from pipelines.agent.tools import Recorder, make_tools
 from pipelines.core import endpoint as connection
 from pipelines.core.endpoint import FATAL, retried
 from pipelines.core.errors import DomaintuneError
-from pipelines.core.text import strip_think
+from pipelines.core.text import first_line, strip_think
 
 CONTEXT_POI_KEYS = ("name", "address", "cuisine", "rating", "distance_m", "avg_price")  # the map-agent POI
 
@@ -106,7 +106,7 @@ def ask(question: Question, prompt: str, model: OpenAIServerModel, source: PoiSo
         problem = endpoint_error(exc.__cause__, endpoint)
         if problem is not None:
             raise problem from None
-        refused.append(f"the endpoint refused a request: {first_line(exc.__cause__)}")
+        refused.append(f"the endpoint refused a request: {endpoint.describe(exc.__cause__ or exc, 'chat completions')}")
     except AgentError:
         if recorder.fatal is not None:
             raise recorder.fatal from None
@@ -116,10 +116,6 @@ def ask(question: Question, prompt: str, model: OpenAIServerModel, source: PoiSo
     found = outcome(question, agent, recorder, result)
     found.errors += refused
     return found
-
-
-def first_line(exc: BaseException | None) -> str:
-    return next(iter(str(exc).splitlines()), "") if exc is not None else ""
 
 
 def outcome(question: Question, agent: ToolCallingAgent, recorder: Recorder, result) -> Outcome:
@@ -134,7 +130,7 @@ def outcome(question: Question, agent: ToolCallingAgent, recorder: Recorder, res
     return Outcome(
         question, record, recorder.calls,
         searched=any(c.get("tool") == "search_nearby" and "result" in c for c in recorder.calls),
-        errors=[f"step {s.step_number}: {first_line(s.error)}" for s in steps if s.error is not None],
+        errors=[f"step {s.step_number}: {first_line(str(s.error))}" for s in steps if s.error is not None],
         input_tokens=sum(s.token_usage.input_tokens for s in steps if s.token_usage),
         output_tokens=sum(s.token_usage.output_tokens for s in steps if s.token_usage),
     )

@@ -18,7 +18,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from pipelines.agent.questions import SEED, Question, questions
 from pipelines.agent.trace import Trace, trace_path
 from pipelines.converters.map_agent import sample_id
 from pipelines.core.atomic import write_text
-from pipelines.core.errors import DomaintuneError, Interrupted
+from pipelines.core.errors import DomaintuneError, Interrupted, signals_raise
 
 QUESTIONS_PER_RECORD = 3  # default cap on questions asked: 3 x N, so a run that keeps too little stops
 
@@ -122,28 +121,6 @@ def check_source(source: PoiSource, first: Question | None) -> None:
         source.geocode(first.location)
 
 
-class _Signalled(BaseException):
-    def __init__(self, signum: int):
-        self.signum = signum
-
-
-@contextmanager
-def sigterm_raises():
-    """SIGTERM raises in the main thread, like Ctrl-C, so the trace is left whole (a kill drops one line at most)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, _frame):
-        raise _Signalled(signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(job: Job) -> Summary:
     source = open_source(job.pois)
     config, stream = questions(source, job.questions, job.seed)
@@ -159,10 +136,11 @@ def run(job: Job) -> Summary:
 
     todo = unanswered(itertools.chain([first] if first else [], stream), trace)
     try:
-        with sigterm_raises():
+        # SIGTERM raises, like Ctrl-C, so the trace is left whole (a kill drops one line at most).
+        with signals_raise("agent-data"):
             stopped = ask_all(job, todo, trace, tally, lambda q, stop: ask(q, config["prompt"], model, source, job.endpoint, stop))
-    except (KeyboardInterrupt, _Signalled) as exc:
-        signum = exc.signum if isinstance(exc, _Signalled) else signal.SIGINT
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         raise Interrupted(signum, f"agent-data ({resume_hint(trace)})") from None
     except DomaintuneError as exc:
         raise DomaintuneError(f"{exc}; {resume_hint(trace)}" if trace.entries else str(exc)) from None

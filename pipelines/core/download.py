@@ -16,7 +16,6 @@ time (a file lock beside it); under that lock any partial folder of the model is
 import json
 import shutil
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from filelock import FileLock, Timeout
 
 from pipelines.core.atomic import write_json
-from pipelines.core.errors import DomaintuneError, Interrupted
+from pipelines.core.errors import DomaintuneError, Interrupted, signals_raise
 from pipelines.core.hubs import DEFAULT_HUB, Listing, get_hub
 from pipelines.core.paths import models_dir, relative
 
@@ -127,13 +126,9 @@ def _remove_stale(target: Path) -> None:
 @contextmanager
 def _partial_kept_or_removed(partial: Path, what: str) -> Iterator[None]:
     """SIGTERM removes the partial folder and stops with 143; a failure or Ctrl-C keeps it for the next download."""
-    def stop(signum, _frame):
-        raise Interrupted(signum, what)
-
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, stop) if main else None
     try:
-        yield
+        with signals_raise(what):
+            yield
     except Interrupted as exc:
         if exc.signum == signal.SIGTERM:
             shutil.rmtree(partial, ignore_errors=True)
@@ -142,9 +137,6 @@ def _partial_kept_or_removed(partial: Path, what: str) -> Iterator[None]:
         raise Interrupted(signal.SIGINT, f"{what} ({_kept(partial)}; the same command resumes it)") from None
     except DomaintuneError as exc:
         raise DomaintuneError(f"{exc}; {_kept(partial)}, which the same command resumes") from None
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _kept(partial: Path) -> str:

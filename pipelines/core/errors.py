@@ -1,6 +1,9 @@
 """The one error type user data raises, so the CLI can print it as a single line instead of a traceback."""
 
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -36,3 +39,23 @@ class Interrupted(DomaintuneError):
     def __init__(self, signum: int, what: str, code: int | None = None):
         self.signum, self.code = signum, code
         super().__init__(f"{what}: stopped by {signal.Signals(signum).name}")
+
+
+@contextmanager
+def signals_raise(what: str, signums: tuple[int, ...] = (signal.SIGTERM,)) -> Iterator[None]:
+    """Inside the block each of `signums` raises Interrupted(signum, what), as Ctrl-C raises KeyboardInterrupt, so
+    the block's own cleanup runs instead of the default end; the handlers before are put back after. Signals are
+    the main thread's: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise Interrupted(signum, what)
+
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)

@@ -18,7 +18,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,10 +27,16 @@ from pathlib import Path
 import httpx
 
 from pipelines.core.atomic import write_text
-from pipelines.core.errors import DomaintuneError, Interrupted
+from pipelines.core.errors import DomaintuneError, signals_raise
 from pipelines.core.layout import RunLayout
 from pipelines.planning.recipe import ChatFormat
-from pipelines.run.launch import FORWARDED_SIGNALS, spawn_group, stop_group
+from pipelines.run.launch import (
+    FORWARDED_SIGNALS,
+    STOP_GRACE_S,
+    log_tail,
+    spawn_group,
+    stop_group,
+)
 from pipelines.run.rendering import chat_template
 
 ENGINES = ("auto", "hf", "vllm")
@@ -138,7 +143,7 @@ def wait_ready(process: subprocess.Popen, server: VllmServer, log: Path, startup
         if time.monotonic() > deadline:
             raise DomaintuneError(f"vLLM did not answer on {server.base_url} within {startup_s:.0f} s; its log: {log}")
         time.sleep(POLL_S)
-    tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
+    tail = log_tail(log, 1) or ["no output"]
     raise DomaintuneError(f"vLLM exited with code {process.returncode} before serving ({tail[0][:200]}); its log: {log}")
 
 
@@ -147,22 +152,12 @@ def running(server: VllmServer, log: Path, startup_s: float = STARTUP_S) -> Iter
     """The vLLM server, up and answering, for the duration of the block; stopped (its whole group) on the way out,
     after Ctrl-C, SIGTERM, SIGHUP (a closed terminal) and SIGQUIT too."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    main_thread = threading.current_thread() is threading.main_thread()
     # Ctrl-C is already a KeyboardInterrupt; the others' default would end us at once and leave the server running.
-    stopping = [signum for signum in FORWARDED_SIGNALS if signum != signal.SIGINT] if main_thread else []
-    with open(log, "w", encoding="utf-8") as out:
+    stopping = tuple(signum for signum in FORWARDED_SIGNALS if signum != signal.SIGINT)
+    with open(log, "w", encoding="utf-8") as out, signals_raise("vllm", stopping):
         process = spawn_group(vllm_command(server), stdout=out, stderr=subprocess.STDOUT)
-        previous = {signum: signal.getsignal(signum) for signum in stopping}
-
-        def terminated(signum, _frame):
-            raise Interrupted(signum, "vllm")
-
-        for signum in stopping:
-            signal.signal(signum, terminated)
         try:
             wait_ready(process, server, log, startup_s)
             yield server
         finally:
-            stop_group(process, grace_s=30.0)
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            stop_group(process, grace_s=STOP_GRACE_S)

@@ -196,7 +196,7 @@ def render(day: Day) -> str:
     lines += [f"\t[{label}]: {values[key]}" for key, label in FIELDS.items()]
     lines += [f"\t[{label}]: {value}" for label, value in day.extra_fields]
     lines.append(f"# {SECTIONS[1]}")
-    lines += [f"\t[{clock(a.start)}-{clock(a.end)}] {a.activity} @ {a.place} ({a.lon:.4f}, {a.lat:.4f})" for a in day.activities]
+    lines += [f"\t{label(a)} ({a.lon:.4f}, {a.lat:.4f})" for a in day.activities]
     lines.append(f"# {SECTIONS[2]}")
     lines += [f"\t{line}" for line in day.comment.splitlines()]
     return "\n".join(lines)
