@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipelines.core.readers import iter_json_records
+
 RESULTS = Path(__file__).parent / "results" / "generation.md"
 TASKS = ("trajectory", "telecom")
 ENGINES = ("hf", "vllm")
@@ -49,7 +51,7 @@ def refusals() -> dict[str, str]:
 
 def generated_tokens(predictions: Path, tokenizer) -> tuple[int, int]:
     """(rows, tokens of their `predict` texts)."""
-    texts = [json.loads(line)["predict"] for line in predictions.read_text(encoding="utf-8").splitlines()]
+    texts = [row["predict"] for _, row in iter_json_records(predictions)]
     return len(texts), sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
 
 

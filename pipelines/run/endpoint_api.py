@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import openai
 
-from pipelines.core.endpoint import FATAL, Endpoint
+from pipelines.core.endpoint import FATAL, Endpoint, retried
 
 API_CHOICES = ("auto", "completions", "chat")
 LLAMAFACTORY_OWNER = "owner"
@@ -142,7 +142,7 @@ def message_text(message) -> str:
 def refused_token_ids(exc: Exception) -> bool:
     """Whether a completions request was refused as such (auto turns to chat): a 4xx other than a refused key or
     permission (chat would be refused too) and those the client retries (a rate limit, a timeout, a conflict)."""
-    return isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500 and exc.status_code not in (401, 403, 408, 409, 429)
+    return isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500 and exc.status_code not in (401, 403) and not retried(exc.status_code)
 
 
 def refused_request(exc: Exception) -> bool:

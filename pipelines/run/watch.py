@@ -27,6 +27,7 @@ from rich.text import Text
 
 from pipelines.core.paths import relative
 from pipelines.core.progress import duration, status_console
+from pipelines.planning.eta import parse_elapsed
 
 POLL_S = 0.5
 
@@ -72,12 +73,10 @@ def seconds_of(clock: str | None) -> int | None:
     """LLaMA-Factory's elapsed/remaining times (`str(timedelta)`: `0:01:23`, `1 day, 2:03:04`) in seconds."""
     if not clock:
         return None
-    days, _, hms = clock.rpartition(", ")
     try:
-        h, m, s = (int(part) for part in hms.split(":"))
+        return int(parse_elapsed(clock))
     except ValueError:
         return None
-    return (int(days.split()[0]) if days else 0) * 86400 + h * 3600 + m * 60 + s
 
 
 @dataclass
