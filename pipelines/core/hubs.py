@@ -61,9 +61,15 @@ class Hub:
     name: str
     label: str
     endpoint: Callable[[], str]
-    listing: Callable[[str], Listing]
+    list_files: Callable[[str], Listing]
     fetch: Callable[[Listing, Path], None]
     """Downloads the listed files into the folder, resuming what is there, with a bar of bytes and rate."""
+
+    def listing(self, model_id: str) -> Listing:
+        """The model's files as the hub lists them, after one probe of its endpoint: an unreachable hub fails in
+        seconds here instead of after the client's own retries."""
+        probe(self.label, self.endpoint())
+        return self.list_files(model_id)
 
 
 def probe(label: str, endpoint: str) -> None:
@@ -106,7 +112,6 @@ def _modelscope_listing(model_id: str) -> Listing:
         PermissionDeniedError,
     )
 
-    probe("ModelScope", _modelscope_endpoint())
     try:
         # modelscope.cn first, then modelscope.ai, unless an endpoint is configured (the client's own rule).
         endpoint = _modelscope_api().resolve_endpoint_for_read(model_id)
@@ -164,7 +169,6 @@ def _hf_listing(model_id: str) -> Listing:
         RepositoryNotFoundError,
     )
 
-    probe("Hugging Face", _hf_endpoint())
     try:
         info = HfApi(endpoint=_hf_endpoint()).model_info(model_id, revision="main", files_metadata=True, timeout=PROBE_TIMEOUT_S * 2)
     except GatedRepoError:
