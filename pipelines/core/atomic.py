@@ -56,13 +56,10 @@ def write_text(path: Path, text: str) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # Ctrl-C included: no temporary file is left behind
         Path(tmp).unlink(missing_ok=True)
-        if exc.errno in DISK_FULL:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
             raise disk_full(path, len(data)) from None
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
         raise
 
 

@@ -17,6 +17,7 @@ Relative paths are resolved against the repository root, where every command run
 """
 
 import difflib
+import functools
 import importlib.util
 import json
 import logging
@@ -219,6 +220,7 @@ def _read(path: Path) -> tuple[dict, str | None]:
     return args, None
 
 
+@functools.cache  # the parser's dataclasses do not change in a process; a --set check reads them twice
 def _field_hints() -> dict[str, Any]:
     """Every key LLaMA-Factory's training parser accepts, with its type hint."""
     from llamafactory.hparams.parser import _TRAIN_ARGS
