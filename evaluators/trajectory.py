@@ -224,9 +224,9 @@ def evaluate(inp: EvalInput) -> EvalResult:
     metrics["clock_step_min"] = world.clock_step_min
 
     map_plot(inp.out_dir / MAP_FILE, world.region, world.places, panels)
-    figures = []
+    figures, reference_features = [], features(reference_days)
     for variant in variants:
-        dists = distributions(features(panels[variant]), features(reference_days))
+        dists = distributions(features(panels[variant]), reference_features)
         jsds = {name: metrics[variant][f"jsd_{name}"] for name in FEATURES}
         figures.append(distributions_plot(inp.out_dir / f"trajectory_distributions_{variant}.png", dists, jsds).name)
     scored = results | {REFERENCE: references}
@@ -273,9 +273,10 @@ def report(metrics: dict, scored: dict[str, list[DayResult]], variants: list[str
 
 
 def sanity_section(reference: dict, results: list[DayResult]) -> list[str]:
-    if not sanity_warnings(reference):
+    warnings = sanity_warnings(reference)
+    if not warnings:
         return ["## Sanity row", "The validation references, scored as predictions, pass every check (1.0): the checks hold on the data."]
-    return ["## Sanity row: the references fail", sanity_warnings(reference)[0] + ".",
+    return ["## Sanity row: the references fail", warnings[0] + ".",
             markdown_table(["row", "persona", "failed", "first reason of each"], worst_offenders(results))]
 
 
